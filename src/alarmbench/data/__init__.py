@@ -1,0 +1,1 @@
+"""Data layer: registry, downloads, loaders, and the split protocol."""

@@ -1,0 +1,1 @@
+"""Metrics of one scored cell, and aggregation over seeds and data sets."""

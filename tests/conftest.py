@@ -15,6 +15,14 @@ def mirror_dir() -> Path | None:
     return candidate if (candidate / "SHA256SUMS").exists() or candidate.is_dir() and any(candidate.iterdir()) else None
 
 
+def pytest_configure(config):
+    # The test networks are tiny: one thread avoids OpenMP spin-waiting, which makes two-thread
+    # runs of small kernels many times slower when the other core is busy.
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch

@@ -50,6 +50,32 @@ def _data_split(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    import torch
+
+    from alarmbench.fileio import write_json
+    from alarmbench.runner import CellSpec, run_cell
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    options = dict(kv.split("=", 1) for kv in args.option)
+    cell = CellSpec(args.dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
+                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()})
+    record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
+                      work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty())
+    write_json(args.out, record)
+    print(json.dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}, indent=2))
+    return 0
+
+
+def _parse_value(text: str):
+    """Option values from the command line: JSON where it parses (numbers, booleans), else text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alarmbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +101,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-redraws", type=int, default=0, help="extra hold-out draws (faithful re-draw quirk)")
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=_data_split)
+
+    from alarmbench.methods import METHOD_NAMES
+
+    r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
+    r.add_argument("--dataset", required=True)
+    r.add_argument("--method", required=True, choices=METHOD_NAMES)
+    r.add_argument("--seed", type=int, required=True)
+    r.add_argument("--experiment", default="known")
+    r.add_argument("--n-anomalies", type=int, default=100)
+    r.add_argument("--pollution", type=float, default=0.0)
+    r.add_argument("--mirror")
+    r.add_argument("--raw-dir", default="data/raw")
+    r.add_argument("--epochs", type=int, help="override every training loop's epochs (default: the papers')")
+    r.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available)")
+    r.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: these small networks run fastest one job per core)")
+    r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="method option / faithfulness switch, e.g. gradcon_cosine=layer (repeatable)")
+    r.add_argument("--work-dir", help="keep checkpoints and trained targets here (resumable)")
+    r.add_argument("--out", required=True, help="metrics JSON")
+    r.set_defaults(func=_run)
     return parser
 
 

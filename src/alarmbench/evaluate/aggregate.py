@@ -1,0 +1,157 @@
+"""Aggregation over seeds and data sets (SPEC §6.2): metric records → long `results.csv`,
+seed mean/std per cell, and the Wilcoxon signed-rank test against R2-AD2."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats
+
+from alarmbench.fileio import atomic_path
+
+#: Identify one cell × method × seed; `metric`/`value` complete a row of the long format.
+KEYS = ("dataset", "experiment", "method", "seed", "n_anomalies", "pollution", "epochs")
+#: A summary row: one (cell, method, metric), aggregated over seeds.
+GROUP = ("dataset", "experiment", "n_anomalies", "pollution", "epochs", "method", "metric")
+#: Scalar record fields kept besides every `val_*` / `test_*` number.
+EXTRA_METRICS = ("fit_seconds", "score_seconds", "threshold")
+RESULT_DTYPES = {"dataset": str, "experiment": str, "method": str, "epochs": str, "metric": str}
+ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
+
+
+def load_records(sources: Iterable[Mapping | str | os.PathLike]) -> list[dict]:
+    """Records from dicts and/or JSON files (each holding one record or a list of them)."""
+    records: list[dict] = []
+    for src in sources:
+        if isinstance(src, Mapping):
+            records.append(dict(src))
+            continue
+        obj = json.loads(Path(src).read_text())
+        records.extend(obj if isinstance(obj, list) else [obj])
+    return records
+
+
+def _key(rec: Mapping) -> dict:
+    missing = [k for k in KEYS if k not in rec and k != "epochs"]
+    if missing:
+        raise ValueError(f"metric record lacks {missing}: {dict(list(rec.items())[:6])}")
+    key = {k: rec.get(k) for k in KEYS}
+    # "paper" or an int; stored as text so one column holds both without dtype drift.
+    key["epochs"] = "paper" if rec.get("epochs") is None else str(rec["epochs"])
+    key["seed"], key["n_anomalies"], key["pollution"] = int(rec["seed"]), int(rec["n_anomalies"]), float(rec["pollution"])
+    return key
+
+
+def _is_metric(name: str, value) -> bool:
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return numeric and (name.startswith(("val_", "test_")) or name in EXTRA_METRICS) and math.isfinite(value)
+
+
+def records_to_frame(records: Iterable[Mapping]) -> pd.DataFrame:
+    """The long format: one row per cell × method × seed × metric (non-finite values dropped)."""
+    rows = [{**_key(rec), "metric": name, "value": float(value)}
+            for rec in records for name, value in rec.items() if _is_metric(name, value)]
+    df = pd.DataFrame(rows, columns=[*KEYS, "metric", "value"])
+    dup = df.duplicated([*KEYS, "metric"], keep=False)
+    if dup.any():
+        # Two records for one (cell, seed) would silently count as extra seeds: refuse.
+        raise ValueError(f"duplicate records for:\n{df.loc[dup, list(KEYS)].drop_duplicates().to_string()}")
+    return df.sort_values([*KEYS, "metric"], ignore_index=True)
+
+
+def roc_frame(records: Iterable[Mapping]) -> pd.DataFrame:
+    """ROC points of every record that carries `roc` ({fpr, tpr} for val, or {split: {fpr, tpr}})."""
+    rows = []
+    for rec in records:
+        roc = rec.get("roc")
+        if not roc:
+            continue
+        curves = {"val": roc} if "fpr" in roc else roc
+        for split, curve in curves.items():
+            key = {**_key(rec), "split": split}
+            rows += [{**key, "point": i, "fpr": f, "tpr": t} for i, (f, t) in enumerate(zip(curve["fpr"], curve["tpr"]))]
+    return pd.DataFrame(rows, columns=list(ROC_COLUMNS))
+
+
+def _write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    with atomic_path(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, index=False)
+    return Path(path)
+
+
+def collect(records: Iterable[Mapping | str | os.PathLike], out_csv: str | os.PathLike | None = None,
+            roc_csv: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Records (dicts or JSON paths) → long DataFrame; optionally written to `results.csv`.
+
+    ROC curves do not fit the long format, so they go to `roc_csv` (default: `roc.csv` beside
+    `out_csv`) when any record has one.
+    """
+    recs = load_records(records)
+    df = records_to_frame(recs)
+    if out_csv is not None:
+        _write_csv(df, out_csv)
+        roc = roc_frame(recs)
+        if len(roc):
+            _write_csv(roc, roc_csv or Path(out_csv).with_name("roc.csv"))
+    return df
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """`results.csv` (or `roc.csv`) with stable dtypes (epochs stays text)."""
+    return pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values=[""])
+
+
+def summarise(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample std (ddof=1; NaN for one seed) and seed count per (cell, method, metric)."""
+    # pandas' std is the sample std (ddof=1), as in the authors' aggregation script.
+    return (df.groupby(list(GROUP), sort=True, dropna=False)["value"]
+              .agg(["mean", "std", "count"]).reset_index())
+
+
+def _wilcoxon(ref: pd.Series, other: pd.Series) -> tuple[float, float, str]:
+    diff = ref - other
+    if len(diff) < 2:
+        return math.nan, math.nan, f"{len(diff)} paired data set(s); need at least 2"
+    if (diff == 0).all():
+        return math.nan, math.nan, "all differences are zero"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # small-sample notes; the p-value is what we report
+            res = stats.wilcoxon(ref.to_numpy(), other.to_numpy())
+        return float(res.statistic), float(res.pvalue), ""
+    except ValueError as err:
+        return math.nan, math.nan, str(err)
+
+
+def wilcoxon_vs(df_means: pd.DataFrame, reference: str = "r2ad2", value: str = "mean") -> pd.DataFrame:
+    """Wilcoxon signed-rank test (two-sided, SciPy defaults) of `reference` vs every other method,
+    paired over data sets of the per-data-set seed means (SPEC §6.2).
+
+    `df_means` has columns dataset, method, `value` and any context columns (experiment,
+    n_anomalies, pollution, epochs, metric); one test per context × method. Returns columns
+    context…, method, n_datasets, statistic, pvalue, reason (why p is NaN, else "").
+    """
+    context = [c for c in ("experiment", "n_anomalies", "pollution", "epochs", "metric") if c in df_means]
+    rows = []
+    groups = df_means.groupby(context, sort=True, dropna=False) if context else [((), df_means)]
+    for ctx, part in groups:
+        ctx = ctx if isinstance(ctx, tuple) else (ctx,)
+        wide = part.pivot_table(index="dataset", columns="method", values=value, aggfunc="mean")
+        if reference not in wide:
+            continue
+        for method in (m for m in wide.columns if m != reference):
+            pair = wide[[reference, method]].dropna()
+            stat, p, reason = _wilcoxon(pair[reference], pair[method])
+            rows.append({**dict(zip(context, ctx)), "method": method, "n_datasets": len(pair),
+                         "statistic": stat, "pvalue": p, "reason": reason})
+    return pd.DataFrame(rows, columns=[*context, "method", "n_datasets", "statistic", "pvalue", "reason"])
+
+
+__all__ = ["GROUP", "KEYS", "collect", "load_records", "read_results", "records_to_frame", "roc_frame",
+           "summarise", "wilcoxon_vs"]

@@ -1,0 +1,325 @@
+"""On-disk feature cache: a directory of chunked `.npy` files plus a JSON header.
+
+Layout of `<dir>/`:
+  header.json        format/version, n_rows, row_shape (per sample, e.g. [k, P] or [A]), dtype
+                     ("float16" default, or "float32"), chunk_rows, the chunk files with their row
+                     counts, names (parameter order or activation layer names), sources (sha256 of
+                     the checkpoints the features came from), n_saturated, free-form meta.
+  chunk_000000.npy   rows [0, chunk_rows), then the next chunk, …; plain NumPy arrays (memmappable).
+
+Why: features are produced far faster than disks take them (DESIGN §7), so they are stored compact
+(fp16), streamed chunk by chunk while being computed (bounded memory), and read back once per
+training job, straight into device memory. The directory is written under a temporary name and
+renamed when complete, so a reader never sees a partial cache under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from alarmbench.fileio import sha256_file
+
+__all__ = ["FORMAT", "VERSION", "FeatureCacheError", "FeatureCacheWriter", "FeatureCache", "checkpoint_sources"]
+
+FORMAT = "alarmbench-feature-cache"
+VERSION = 1
+HEADER = "header.json"
+_DTYPES = {"float16": torch.float16, "float32": torch.float32}
+_CHUNK_BYTES = 64 * 2**20  # default chunk file size
+
+
+class FeatureCacheError(ValueError):
+    """A feature cache is missing, malformed or inconsistent (the message names the file)."""
+
+
+def checkpoint_sources(paths: Iterable[str | os.PathLike]) -> list[dict[str, str]]:
+    """[{path, sha256}] of the checkpoints features are computed from (for the header)."""
+    return [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
+
+
+def _has_nonfinite(a: np.ndarray) -> bool:
+    """Any inf/NaN, by testing for an all-ones exponent on the raw bits: an order of magnitude
+    faster than np.isfinite/torch.isfinite on CPU float16, and this runs on every cached byte."""
+    if a.size == 0:
+        return False
+    bits, mask = (np.uint16, 0x7C00) if a.dtype == np.float16 else (np.uint32, 0x7F800000)
+    return int((a.view(bits) & mask).max()) == mask
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FeatureCacheWriter:
+    """Stream feature chunks into a new cache directory; commit atomically on `close()`.
+
+    Use as a context manager: on an exception the temporary directory is removed and nothing
+    appears under `path`. `append` accepts (n, *row_shape) torch tensors (any device) or arrays of
+    any row count; rows are re-blocked into files of `chunk_rows` rows, so memory stays bounded
+    by one chunk plus the incoming block. With fp16, values beyond ±65 504 are saturated (counted
+    in the header's n_saturated); NaN/inf in the input is an error.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        row_shape: Sequence[int],
+        *,
+        dtype: str = "float16",
+        names: Sequence[str] = (),
+        sources: Sequence[Mapping[str, str]] = (),
+        chunk_rows: int | None = None,
+        expected_rows: int | None = None,
+        meta: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        fsync: bool = True,
+    ) -> None:
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        self.path = Path(path)
+        self.row_shape = tuple(int(s) for s in row_shape)
+        self.dtype = dtype
+        self._np_dtype = np.dtype(dtype)
+        self._torch_dtype = _DTYPES[dtype]
+        row_bytes = int(np.prod(self.row_shape, dtype=np.int64)) * self._np_dtype.itemsize
+        self.chunk_rows = int(chunk_rows) if chunk_rows else max(1, _CHUNK_BYTES // max(1, row_bytes))
+        self.expected_rows = expected_rows
+        self.overwrite, self.fsync = overwrite, fsync
+        self._header: dict[str, Any] = {
+            "names": list(names),
+            "sources": [dict(s) for s in sources],
+            "meta": dict(meta or {}),
+        }
+        if self.path.exists() and not overwrite:
+            raise FileExistsError(f"feature cache {self.path} already exists (pass overwrite=True to replace it)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        self._tmp: Path | None = Path(tmp)
+        self._pending: list[np.ndarray] = []
+        self._n_pending = 0
+        self._files: list[dict[str, Any]] = []
+        self.n_rows = 0
+        self.n_saturated = 0
+
+    # -- writing --------------------------------------------------------------------------------
+    def _convert(self, chunk: torch.Tensor | np.ndarray) -> np.ndarray:
+        t = torch.as_tensor(chunk).detach()
+        if tuple(t.shape[1:]) != self.row_shape:
+            raise ValueError(f"chunk rows have shape {tuple(t.shape[1:])}, cache rows are {self.row_shape}")
+        # Cast on the source device (fewer bytes to move), then check the result for inf/NaN.
+        h = np.ascontiguousarray(t.to(dtype=self._torch_dtype).cpu().numpy())
+        if _has_nonfinite(h):
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"non-finite values in features written to {self.path}")
+            limit = torch.finfo(self._torch_dtype).max
+            self.n_saturated += int((t.abs() > limit).sum())
+            h = t.clamp(-limit, limit).to(dtype=self._torch_dtype).cpu().numpy()
+        return h
+
+    def _write_file(self, block: np.ndarray) -> None:
+        assert self._tmp is not None
+        name = f"chunk_{len(self._files):06d}.npy"
+        with open(self._tmp / name, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(block), allow_pickle=False)
+        self._files.append({"file": name, "rows": int(block.shape[0])})
+
+    def append(self, chunk: torch.Tensor | np.ndarray) -> None:
+        if self._tmp is None:
+            raise RuntimeError(f"writer for {self.path} is closed")
+        arr = self._convert(chunk)
+        self.n_rows += arr.shape[0]
+        lo = 0
+        if self._n_pending:  # top up the pending chunk first
+            take = min(self.chunk_rows - self._n_pending, arr.shape[0])
+            self._pending.append(arr[:take].copy())  # copy: the caller may reuse its buffer
+            self._n_pending += take
+            lo = take
+            if self._n_pending == self.chunk_rows:
+                self._write_file(np.concatenate(self._pending))
+                self._pending, self._n_pending = [], 0
+        while arr.shape[0] - lo >= self.chunk_rows:  # whole chunks straight from the input
+            self._write_file(arr[lo : lo + self.chunk_rows])
+            lo += self.chunk_rows
+        if lo < arr.shape[0]:
+            self._pending.append(arr[lo:].copy())  # copy: the caller may reuse its buffer
+            self._n_pending += arr.shape[0] - lo
+
+    def extend(self, chunks: Iterable[torch.Tensor | np.ndarray]) -> None:
+        for c in chunks:
+            self.append(c)
+
+    # -- commit / abort -------------------------------------------------------------------------
+    def close(self) -> Path:
+        """Flush, write the header, fsync, and rename the directory to its final name."""
+        if self._tmp is None:
+            raise RuntimeError(f"writer for {self.path} is closed")
+        try:
+            if self._n_pending:
+                self._write_file(np.concatenate(self._pending))
+                self._pending, self._n_pending = [], 0
+            if self.expected_rows is not None and self.n_rows != self.expected_rows:
+                raise ValueError(f"{self.path}: wrote {self.n_rows} rows, expected {self.expected_rows}")
+            header = {
+                "format": FORMAT, "version": VERSION, "n_rows": self.n_rows, "row_shape": list(self.row_shape),
+                "dtype": self.dtype, "chunk_rows": self.chunk_rows, "files": self._files,
+                "n_saturated": self.n_saturated, **self._header,
+            }  # fmt: skip
+            (self._tmp / HEADER).write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
+            if self.fsync:
+                for f in [*(e["file"] for e in self._files), HEADER]:
+                    _fsync(self._tmp / f)
+                _fsync(self._tmp)
+            if self.n_saturated:
+                msg = f"{self.path}: {self.n_saturated} values saturated at the {self.dtype} range"
+                warnings.warn(msg, stacklevel=2)
+            self._commit()
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def _commit(self) -> None:
+        assert self._tmp is not None
+        old: Path | None = None
+        if self.path.exists():
+            if not self.overwrite:
+                raise FileExistsError(f"feature cache {self.path} appeared while writing")
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+            os.replace(self.path, old / "x")  # move aside: a directory cannot be renamed over another
+        os.replace(self._tmp, self.path)
+        self._tmp = None
+        if self.fsync:
+            _fsync(self.path.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        """Discard everything written so far (idempotent)."""
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> FeatureCacheWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class FeatureCache:
+    """Read a cache written by `FeatureCacheWriter`; the header and every chunk file's shape,
+    dtype and size are validated on open (errors name the offending file)."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        hp = self.path / HEADER
+        try:
+            header = json.loads(hp.read_text())
+        except FileNotFoundError:
+            raise FeatureCacheError(f"{hp}: no feature cache header (missing file)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FeatureCacheError(f"{hp}: header is not valid JSON ({exc})") from None
+        self._validate_header(header, hp)
+        self.header = header
+        self.n_rows: int = header["n_rows"]
+        self.row_shape: tuple[int, ...] = tuple(header["row_shape"])
+        self.dtype: str = header["dtype"]
+        self.chunk_rows: int = header["chunk_rows"]
+        self.names: list[str] = list(header.get("names", []))
+        self.sources: list[dict[str, str]] = list(header.get("sources", []))
+        self.meta: dict[str, Any] = dict(header.get("meta", {}))
+        self.files: list[tuple[Path, int]] = [(self.path / e["file"], int(e["rows"])) for e in header["files"]]
+        for f, rows in self.files:
+            self._validate_file(f, rows)
+
+    @staticmethod
+    def _validate_header(h: Any, hp: Path) -> None:
+        def bad(msg: str) -> FeatureCacheError:
+            return FeatureCacheError(f"{hp}: {msg}")
+
+        if not isinstance(h, dict) or h.get("format") != FORMAT:
+            raise bad(f"not an {FORMAT} header")
+        if h.get("version") != VERSION:
+            raise bad(f"unsupported version {h.get('version')!r} (this reader knows {VERSION})")
+        for key in ("n_rows", "row_shape", "dtype", "chunk_rows", "files"):
+            if key not in h:
+                raise bad(f"missing key {key!r}")
+        if h["dtype"] not in _DTYPES:
+            raise bad(f"unsupported dtype {h['dtype']!r}")
+        if not (isinstance(h["row_shape"], list) and all(isinstance(s, int) and s >= 0 for s in h["row_shape"])):
+            raise bad(f"row_shape must be a list of non-negative ints, got {h['row_shape']!r}")
+        if not (isinstance(h["n_rows"], int) and h["n_rows"] >= 0):
+            raise bad(f"n_rows must be a non-negative int, got {h['n_rows']!r}")
+        files = h["files"]
+        if not isinstance(files, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("rows"), int) for e in files
+        ):
+            raise bad("files must be a list of {file: str, rows: int}")
+        if any("/" in e["file"] or e["file"].startswith(".") for e in files):
+            raise bad("chunk file names must be plain names inside the cache directory")
+        total = sum(int(e["rows"]) for e in files)
+        if total != h["n_rows"]:
+            raise bad(f"chunk files hold {total} rows but n_rows is {h['n_rows']}")
+
+    def _validate_file(self, f: Path, rows: int) -> None:
+        try:
+            with open(f, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read(fh)
+                offset = fh.tell()
+        except FileNotFoundError:
+            raise FeatureCacheError(f"{f}: chunk file listed in {self.path / HEADER} is missing") from None
+        except ValueError as exc:
+            raise FeatureCacheError(f"{f}: not a valid .npy file ({exc})") from None
+        want = (rows, *self.row_shape)
+        if tuple(shape) != want or dtype != np.dtype(self.dtype) or fortran:
+            raise FeatureCacheError(f"{f}: holds {dtype} {tuple(shape)}, header says {self.dtype} {want}")
+        size = offset + int(np.prod(want, dtype=np.int64)) * dtype.itemsize
+        if f.stat().st_size != size:
+            raise FeatureCacheError(f"{f}: {f.stat().st_size} bytes, expected {size} (truncated or padded)")
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def matches_sources(self, paths: Iterable[str | os.PathLike]) -> bool:
+        """True iff the checkpoints at `paths` have the recorded sha256 digests, in order."""
+        return [s["sha256"] for s in self.sources] == [sha256_file(p) for p in paths]
+
+    def iter_arrays(self) -> Iterator[np.ndarray]:
+        """Memory-mapped (copy-on-write, so torch may wrap them) NumPy chunks."""
+        for f, _ in self.files:
+            yield np.load(f, mmap_mode="c", allow_pickle=False)
+
+    def iter_chunks(
+        self, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
+    ) -> Iterator[torch.Tensor]:
+        """Stream the cache as torch tensors, one chunk file at a time."""
+        for arr in self.iter_arrays():
+            yield torch.from_numpy(arr).to(device=device, dtype=dtype or _DTYPES[self.dtype])
+
+    def load(self, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Everything as one (n_rows, *row_shape) tensor, filled in place on `device`."""
+        out = torch.empty((self.n_rows, *self.row_shape), dtype=dtype or _DTYPES[self.dtype], device=device)
+        lo = 0
+        for arr in self.iter_arrays():
+            out[lo : lo + arr.shape[0]].copy_(torch.from_numpy(arr))
+            lo += arr.shape[0]
+        return out

@@ -1,0 +1,165 @@
+"""Per-sample gradient features of R2-AD2 (SPEC §3.2) via torch.func (vmap over grad).
+
+Feature of sample x for snapshot θ: ∂/∂θ of the target's own loss, the Keras BCE between x and
+the reconstruction f_θ(x) averaged over all input elements, with the snapshot in inference mode
+(dropout off), taken w.r.t. EVERY trainable parameter. Parameter order: `named_parameters()`
+order of the target (layer order, weight before bias; see `PerSampleGradients.names`), each
+gradient flattened (row-major, PyTorch layout) and concatenated → P values.
+
+For k snapshots the parameters are stacked along a leading axis and vmapped over as well, so
+one call computes all k gradients of a chunk: (N, k, P). Inputs are processed in chunks to bound
+memory; any target values are accepted (N(0.5, 1) counter-examples go through the same path, on
+the fly inside the alarm training loop, on CPU or CUDA).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, grad, vmap
+
+from alarmbench.nets.keras import keras_bce
+
+__all__ = ["PerSampleGradients", "per_sample_gradients", "DEFAULT_CHUNK_BYTES"]
+
+# Rough bound on the gradient memory of one chunk. CPU: ~100 MB chunks were fastest here (larger
+# ones fall out of the allocator's reuse); CUDA: big chunks amortise vmap's Python overhead.
+DEFAULT_CHUNK_BYTES = {"cpu": 128 * 2**20, "cuda": 2 * 2**30}
+
+Snapshot = Mapping[str, Tensor] | nn.Module
+
+
+class PerSampleGradients:
+    """Reusable extractor: holds the stacked snapshot parameters on `device`; call it on batches.
+
+    model: a target (defines the architecture; its own parameters are the single snapshot when
+      `snapshots` is None). snapshots: k state dicts or modules of the same architecture, in
+      training-time order. from_logits: which Keras BCE formula (default: the target's own,
+      `model.bce_from_logits`: clipped for the R2-AD2 dense AE, exact for the conv AE).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        snapshots: Sequence[Snapshot] | None = None,
+        *,
+        from_logits: bool | None = None,
+        device: str | torch.device | None = None,
+        chunk_size: int | None = None,
+        chunk_bytes: int | None = None,
+    ) -> None:
+        if from_logits is None:
+            from_logits = getattr(model, "bce_from_logits", None)
+            if from_logits is None:
+                raise ValueError(f"{type(model).__name__} has no BCE loss; pass from_logits explicitly")
+        self.from_logits = bool(from_logits)
+        first = next(model.parameters())
+        self.device = torch.device(device) if device is not None else first.device
+        self.dtype = first.dtype
+        # A private eval-mode copy supplies the structure (and buffers); parameters come from the
+        # snapshots. The caller's model and its train/eval mode are left untouched.
+        self._model = copy.deepcopy(model).to(self.device).eval()
+        self.names: list[str] = [n for n, p in self._model.named_parameters() if p.requires_grad]
+        shapes = dict(self._model.named_parameters())
+        self.numels = [shapes[n].numel() for n in self.names]
+        self.offsets = np.concatenate([[0], np.cumsum(self.numels)]).tolist()
+        self.n_params: int = int(self.offsets[-1])
+        self._frozen = {n: p.detach() for n, p in self._model.named_parameters() if not p.requires_grad}
+        self._buffers = {n: b.detach() for n, b in self._model.named_buffers()}
+        states = [model] if snapshots is None else list(snapshots)
+        if not states:
+            raise ValueError("snapshots must not be empty")
+        self.k = len(states)
+        self._stacked = {n: torch.stack([self._param(s, n) for s in states]) for n in self.names}
+        if chunk_size is None:
+            budget = chunk_bytes or DEFAULT_CHUNK_BYTES.get(self.device.type, DEFAULT_CHUNK_BYTES["cpu"])
+            chunk_size = max(16, min(65536, budget // max(1, self.k * self.n_params * 8)))
+        self.chunk_size = int(chunk_size)
+        self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
+
+    def _param(self, state: Snapshot, name: str) -> Tensor:
+        sd = state.state_dict() if isinstance(state, nn.Module) else state
+        if name not in sd:
+            raise KeyError(f"snapshot lacks parameter {name!r}")
+        t = sd[name].detach().to(self.device, self.dtype)
+        want = self._model.get_parameter(name).shape
+        if t.shape != want:
+            raise ValueError(f"snapshot parameter {name!r} has shape {tuple(t.shape)}, expected {tuple(want)}")
+        return t
+
+    def _loss(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        xb = x.unsqueeze(0)  # batch of one, as the original's per-sample computation
+        z = functional_call(self._model, {**params, **self._frozen, **self._buffers}, (xb,))
+        pred = z if self.from_logits else torch.sigmoid(z)
+        return keras_bce(pred, xb, from_logits=self.from_logits)
+
+    def _chunk(self, x: Tensor, out: Tensor) -> None:
+        """Gradients of one chunk written into `out` (n, k, P), converting dtype on the copy."""
+        grads = self._fn(self._stacked, x)
+        n = x.shape[0]
+        for name, lo, hi in zip(self.names, self.offsets[:-1], self.offsets[1:], strict=True):
+            out[:, :, lo:hi].copy_(grads[name].reshape(self.k, n, hi - lo).transpose(0, 1))
+
+    def iter_chunks(
+        self,
+        x: Tensor | np.ndarray,
+        *,
+        out_dtype: torch.dtype | None = None,
+        out_device: str | torch.device | None = None,
+        reuse_buffer: bool = False,
+    ) -> Iterator[Tensor]:
+        """Yield (n_chunk, k, P) gradient blocks for consecutive chunks of `x` (streaming).
+
+        reuse_buffer: yield the same output buffer every time (valid only until the next
+        iteration), for consumers that copy it away at once, e.g. `FeatureCacheWriter.append`;
+        avoids a fresh allocation (and its page faults) per chunk.
+        """
+        out_dtype = out_dtype or self.dtype
+        out_device = torch.device(out_device) if out_device is not None else self.device
+        x = torch.as_tensor(x)
+        buf: Tensor | None = None
+        with torch.no_grad():
+            for lo in range(0, x.shape[0], self.chunk_size):
+                xc = x[lo : lo + self.chunk_size].to(self.device, self.dtype)
+                n = xc.shape[0]
+                if buf is None or not reuse_buffer or buf.shape[0] < n:
+                    # Cast on the compute device before any transfer (halves the bytes for fp16).
+                    buf = torch.empty(n, self.k, self.n_params, dtype=out_dtype, device=self.device)
+                self._chunk(xc, buf[:n])
+                yield buf[:n].to(out_device)
+
+    def __call__(
+        self,
+        x: Tensor | np.ndarray,
+        *,
+        out_dtype: torch.dtype | None = None,
+        out_device: str | torch.device | None = None,
+    ) -> Tensor:
+        """All gradients of `x` as one (N, k, P) tensor."""
+        out_dtype = out_dtype or self.dtype
+        out_device = torch.device(out_device) if out_device is not None else self.device
+        x = torch.as_tensor(x)
+        if out_device == self.device:
+            out = torch.empty(x.shape[0], self.k, self.n_params, dtype=out_dtype, device=self.device)
+            with torch.no_grad():
+                for lo in range(0, x.shape[0], self.chunk_size):
+                    xc = x[lo : lo + self.chunk_size].to(self.device, self.dtype)
+                    self._chunk(xc, out[lo : lo + xc.shape[0]])
+            return out
+        return torch.cat(list(self.iter_chunks(x, out_dtype=out_dtype, out_device=out_device)))
+
+
+def per_sample_gradients(
+    model: nn.Module,
+    x: Tensor | np.ndarray,
+    snapshots: Sequence[Snapshot] | None = None,
+    **kw,
+) -> Tensor:
+    """One-shot helper: (N, P) for the model itself, (N, k, P) for a list of k snapshots.
+    Keyword arguments go to `PerSampleGradients` (from_logits, device, chunk_size)."""
+    g = PerSampleGradients(model, snapshots, **kw)(x)
+    return g[:, 0] if snapshots is None else g

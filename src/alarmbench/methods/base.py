@@ -1,0 +1,77 @@
+"""The Detector contract every method follows, and the context a fit runs in.
+
+Like PyOD: `fit` on a cell's split, then `score` arrays (higher = more anomalous). A fit gets
+everything else it needs from the `Context`: per-data-set hyperparameters, the experiment seed
+(all randomness derives from it), the device, epoch overrides, the faithfulness switches, and a
+working directory for resumable checkpoints and shared targets.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from alarmbench.data.spec import HyperParams
+from alarmbench.data.splits import Split
+from alarmbench.rng import substream_seed
+
+
+@dataclass
+class Context:
+    hparams: HyperParams
+    seed: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # Epoch override for every training loop of the method (None: the papers' epochs).
+    epochs: int | None = None
+    # Method options and faithfulness switches (SPEC §9), e.g. {"gradcon_cosine": "layer"}.
+    options: dict[str, Any] = field(default_factory=dict)
+    # Where resumable checkpoints and shared targets live (None: nothing is kept).
+    work_dir: Path | None = None
+    progress: bool = False
+
+    def option(self, key: str, default: Any) -> Any:
+        return self.options.get(key, default)
+
+    def n_epochs(self, paper_default: int) -> int:
+        return paper_default if self.epochs is None else int(self.epochs)
+
+    def torch_generator(self, stream: str) -> torch.Generator:
+        """A CPU generator for the named sub-stream (shuffling, noise)."""
+        return torch.Generator().manual_seed(substream_seed(self.seed, stream))
+
+    def device_generator(self, stream: str) -> torch.Generator:
+        """A generator on the compute device for the named sub-stream (counter-examples)."""
+        return torch.Generator(device=self.device).manual_seed(substream_seed(self.seed, stream))
+
+    def seed_torch(self, stream: str) -> None:
+        """Seed torch's global RNG (weight init, dropout) from the named sub-stream."""
+        torch.manual_seed(substream_seed(self.seed, stream))
+
+    def path(self, *parts: str) -> Path | None:
+        if self.work_dir is None:
+            return None
+        p = Path(self.work_dir).joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+def counterexamples(n: int, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    """The anomaly network of A3 and R2-AD2: i.i.d. N(0.5, 1) entries with the input's shape."""
+    return torch.randn((n, *shape), generator=generator, device=generator.device) + 0.5
+
+
+class Detector(ABC):
+    """fit(split, ctx) once, then score(x) any number of times; higher score = more anomalous."""
+
+    name: str = "detector"
+
+    @abstractmethod
+    def fit(self, split: Split, ctx: Context) -> "Detector": ...
+
+    @abstractmethod
+    def score(self, x: np.ndarray) -> np.ndarray: ...

@@ -1,0 +1,159 @@
+"""Training the target networks (SPEC §2, §3.1), shared by the methods that use them.
+
+A trained target is stored under the context's work directory (when there is one) and loaded
+instead of retrained: the AE serves the AE baseline and A3v2, the snapshot family serves
+R2-AD2 with 1-4 snapshots. Every training run checkpoints each epoch and resumes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from alarmbench.data.splits import Split
+from alarmbench.fileio import atomic_path, write_json
+from alarmbench.methods.base import Context
+from alarmbench.methods.loop import fit_epochs
+from alarmbench.nets.base import TargetNet
+from alarmbench.nets.targets import r2ad2_target
+
+Loss = Callable[[TargetNet, torch.Tensor], torch.Tensor]
+
+
+def bce_loss(model: TargetNet, x: torch.Tensor) -> torch.Tensor:
+    """The target's own Keras BCE between input and reconstruction (formula per SPEC §0)."""
+    return model.reconstruction_loss(model(x), x)
+
+
+def mse_loss(model: TargetNet, x: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(torch.sigmoid(model(x)), x)
+
+
+def keras_adam(params, lr: float) -> torch.optim.Adam:
+    """Adam with Keras' epsilon; the fused kernel (CPU and CUDA) costs a quarter of the default."""
+    return torch.optim.Adam(params, lr=lr, eps=1e-7, fused=True)
+
+
+def train_reconstruction(model: TargetNet, x: torch.Tensor, ctx: Context, *, stream: str, epochs: int,
+                         lr: float = 1e-3, loss: Loss = bce_loss, optimizer: torch.optim.Optimizer | None = None,
+                         checkpoint: Path | None = None) -> torch.optim.Optimizer:
+    """Keras `fit(x, x)`: Adam, shuffled mini-batches of the data set's batch size, dropout on."""
+    optimizer = optimizer or keras_adam(model.parameters(), lr)
+    model.train()
+
+    def step(idx: torch.Tensor) -> torch.Tensor:
+        batch = x[idx.to(x.device)]
+        value = loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        return value.detach()
+
+    fit_epochs(step, len(x), batch_size=ctx.hparams.batch_size, epochs=epochs,
+               generator=ctx.torch_generator(f"{stream}/shuffle"), state={"model": model, "opt": optimizer},
+               checkpoint=checkpoint, desc=stream, progress=ctx.progress)
+    model.eval()
+    return optimizer
+
+
+def sample_shape(split: Split) -> tuple[int, ...]:
+    return tuple(split.x_train.shape[1:])
+
+
+def as_tensor(x: np.ndarray, ctx: Context) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=ctx.device)
+
+
+def cached_state(ctx: Context, name: str, train: Callable[[Path | None], object]) -> object:
+    """Load `targets/<name>.pt` from the work dir if present, else train (resumably) and store it."""
+    final = ctx.path("targets", f"{name}.pt")
+    if final is None:
+        return train(None)
+    # A stored target trained under another epoch override is another model: train anew.
+    stamp, made_with = final.with_suffix(".json"), {"epochs": ctx.epochs}
+    if final.exists() and stamp.exists() and json.loads(stamp.read_text()) == made_with:
+        return torch.load(final, weights_only=True, map_location=ctx.device)
+    checkpoint = final.with_suffix(".ckpt")
+    if stamp.exists() and json.loads(stamp.read_text()) != made_with:
+        checkpoint.unlink(missing_ok=True)
+    state = train(checkpoint)
+    with atomic_path(final) as tmp:
+        torch.save(state, tmp)
+    write_json(stamp, made_with)
+    checkpoint.unlink(missing_ok=True)
+    return state
+
+
+def trained_ae(split: Split, ctx: Context, *, epochs: int = 100) -> TargetNet:
+    """The R2-AD2 "AE" (SPEC §2.1/2.2/2.5): all normal training rows, BCE, Adam 1e-3, 100 epochs."""
+
+    def train(checkpoint):
+        ctx.seed_torch("target/ae/init")
+        model = r2ad2_target(sample_shape(split), ctx.hparams.encoder).to(ctx.device)
+        train_reconstruction(model, as_tensor(split.train_target, ctx), ctx, stream="target/ae",
+                             epochs=ctx.n_epochs(epochs), checkpoint=checkpoint)
+        return model.state_dict()
+
+    model = r2ad2_target(sample_shape(split), ctx.hparams.encoder).to(ctx.device)
+    model.load_state_dict(cached_state(ctx, "ae", train))
+    return model.eval()
+
+
+def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int = 5) -> list[dict]:
+    """θ(T0), θ(T0+T), …: k frozen snapshots of R2-AD2's target (SPEC §3.1).
+
+    T0 epochs on the 75 % hold-out, then a fresh Adam (Keras does not restore optimiser slots from
+    the saved GAA-AE) carried through the T-epoch segments. By default one chain of 4 serves every
+    k (GAA-k uses its first k snapshots); `snapshots_per_k` retrains a chain per k as the original
+    does, `holdout_redraw` trains each segment on a different stored hold-out draw.
+    """
+    per_k = bool(ctx.option("snapshots_per_k", False))
+    length = k if per_k else max(k, 4)
+    fresh = bool(ctx.option("fresh_optimizer_at_snapshots", True))
+    redraws = split.extra.get("holdout_redraws") if ctx.option("holdout_redraw", False) else None
+    if ctx.epochs is not None:  # an epoch override shortens the chain, never lengthens it
+        t0, t = min(t0, ctx.epochs), max(1, min(t, ctx.epochs // 2))
+
+    def holdout(i: int) -> torch.Tensor:
+        # The original draws a new 75 % subset at each use: T0 sees the first, segment i the (i+1)-th.
+        idx = split.holdout if redraws is None or i == 0 else redraws[min(i - 1, len(redraws) - 1)]
+        return as_tensor(split.train_target[idx], ctx)
+
+    def build() -> TargetNet:
+        return r2ad2_target(sample_shape(split), ctx.hparams.encoder).to(ctx.device)
+
+    def train_t0(checkpoint):
+        ctx.seed_torch("target/gaa/init")
+        model = build()
+        opt = train_reconstruction(model, holdout(0), ctx, stream="target/gaa", epochs=t0, checkpoint=checkpoint)
+        return {"model": model.state_dict(), "optimizer": opt.state_dict()}
+
+    base = cached_state(ctx, "gaa_ae", train_t0)
+    tag = (f"k{k}" if per_k else "k4") + ("" if fresh else "_carry") + ("" if redraws is None else "_redraw")
+
+    def train_chain(checkpoint):
+        model = build()
+        model.load_state_dict(base["model"])
+        opt = keras_adam(model.parameters(), 1e-3)
+        if not fresh:  # switch: carry T0's Adam moments on (what one might expect; not the original)
+            opt.load_state_dict(base["optimizer"])
+        snaps = [copy.deepcopy(model.state_dict())]
+        for i in range(1, length):
+            ctx.seed_torch(f"target/gaa/{tag}/segment{i}")
+            seg_ckpt = checkpoint.with_name(f"{checkpoint.stem}.seg{i}.ckpt") if checkpoint else None
+            train_reconstruction(model, holdout(i), ctx, stream=f"target/gaa/{tag}/segment{i}", epochs=t,
+                                 optimizer=opt, checkpoint=seg_ckpt)
+            snaps.append(copy.deepcopy(model.state_dict()))
+        if checkpoint is not None:
+            for seg in checkpoint.parent.glob(f"{checkpoint.stem}.seg*.ckpt"):
+                seg.unlink()
+        return {"snapshots": snaps}
+
+    chain = cached_state(ctx, f"gaa_snapshots_{tag}", train_chain)["snapshots"]
+    return chain[:k]

@@ -1,0 +1,59 @@
+"""A³ Table V: F1 / precision / recall at the validation max-FPR threshold (SPEC §6.3), per A³
+experiment (`a3-1a` … `a3-3d`) and method, as CSV twin + booktabs LaTeX."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from alarmbench.report import labels as L
+from alarmbench.report.latex import Block, LatexTable, multicol
+from alarmbench.report.select import table_rows
+from alarmbench.report.tables import METRIC_TITLES, Table, best_cells, n_text, notes_for
+
+
+def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
+             metrics=("test_f1", "test_precision", "test_recall")) -> Table | None:
+    """A³ Table V: F1/precision/recall at the max-FPR threshold per A³ experiment and method."""
+    a3_exps = [e for e in summary["experiment"].unique() if str(e).startswith("a3-")]
+    rows = table_rows(summary, a3_exps, metrics, n_prefer=200)
+    if rows.empty:
+        return None
+    order = {"a3-2020": 0, "a3": 1, "ae": 2}
+    methods = sorted(rows["method"].unique(), key=lambda m: (order.get(m, 3), L.method_sort_key(m)))
+    cells = sorted({(e, d) for e, d in zip(rows["experiment"], rows["dataset"])})
+    idx = rows.set_index(["experiment", "dataset", "method", "metric"])
+    body, records = [], []
+    for exp, ds in cells:
+        n = rows.loc[(rows["experiment"] == exp) & (rows["dataset"] == ds), "n_anomalies"].max()
+        rec = {"experiment": exp, "paper_experiment": _a3_label(exp), "dataset": ds, "n_anomalies": int(n)}
+        per_metric = {}
+        for metric in metrics:
+            got = [idx.loc[(exp, ds, m, metric)] if (exp, ds, m, metric) in idx.index else None for m in methods]
+            mean = [g["mean"] if g is not None else math.nan for g in got]
+            std = [g["std"] if g is not None else math.nan for g in got]
+            per_metric[metric] = best_cells(mean, std)
+            rec.update({f"{m}_{metric}_{s}": v for m, a, b in zip(methods, mean, std) for s, v in (("mean", a), ("std", b))})
+        name_, variant = L.paper_dataset(ds, "a3")
+        data = L.latex_escape(name_) if name_ and not variant else rf"\texttt{{{L.latex_escape(ds)}}}"
+        body.append([_a3_label(exp), data, *[per_metric[mt][i] for i in range(len(methods)) for mt in metrics]])
+        records.append(rec)
+    frame = pd.DataFrame(records)
+    stats = [f"{m}_{mt}_{s}" for m in methods for mt in metrics for s in ("mean", "std")]
+    frame = frame[["experiment", "paper_experiment", "dataset", "n_anomalies", *stats]]  # method-major, like the LaTeX
+    k = len(metrics)
+    header = [["", "", *[multicol(k, L.latex_method(m)) for m in methods]],
+              ["Exp.", "Data", *[METRIC_TITLES.get(mt, mt) for _ in methods for mt in metrics]]]
+    rules = " ".join(rf"\cmidrule(lr){{{3 + i * k}-{2 + (i + 1) * k}}}" for i in range(len(methods)))
+    latex = LatexTable(header, [Block(body)], "ll" + "c" * (k * len(methods)),
+                       f"A³ threshold metrics: threshold at the validation ROC's max FPR ({n_text(rows)}; "
+                       "mean ± std over seeds).", f"tab:{name}", header_rules=rules,
+                       notes=notes_for(methods, []), resize=k * len(methods) > 9)
+    return Table(name, frame, latex)
+
+
+def _a3_label(experiment: str) -> str:
+    """Our `a3-1a` → the paper's `1-a`."""
+    code = experiment.removeprefix("a3-")
+    return f"{code[:-1]}-{code[-1]}" if len(code) >= 2 else code

@@ -1,0 +1,156 @@
+"""Our numbers next to the published ones (package data `alarmbench/data/paper/*.csv`).
+
+`within` is the reproduction criterion of SPEC Appendix A: |ours − paper| ≤ max(paper std, 0.03),
+applied to AUC by default (other metrics get NA unless listed in `within_metrics`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from alarmbench.fileio import atomic_path
+from alarmbench.report import labels as L
+from alarmbench.report.a3_table import a3_table
+from alarmbench.report.latex import Block, LatexTable
+from alarmbench.report.select import table_rows
+from alarmbench.report.tables import ablation_table
+
+PAPER_FILES = {"table3": "r2ad2_table3_known.csv", "table4": "r2ad2_table4_unknown.csv",
+               "table5": "r2ad2_table5_n_targets.csv", "a3_table5": "a3_table5_f1.csv"}
+R2AD2_METHODS = {"r2ad2": "R2-AD2", "ae": "AE", "gradcon": "GradCon", "deepsad": "DeepSAD", "devnet": "DevNet",
+                 "a3": "A3"}  # R2-AD2's "A3" is A3v2 = our `a3`
+A3_METHODS = {"a3-2020": "a3", "a3": "a3", "ae": "baseline"}  # column prefixes of a3_table5_f1.csv
+TABLE_TITLES = {"table3": "R2-AD2 Table 3 (known)", "table4": "R2-AD2 Table 4 (unknown/transfer)",
+                "table5": "R2-AD2 Table 5 (snapshot ablation)", "a3_table5": "A³ Table V (threshold metrics)"}
+METRIC_ORDER = ("auc", "ap", "f1", "precision", "recall")
+COLUMNS = ["table", "experiment", "dataset", "paper_dataset", "variant", "method", "metric", "n_anomalies",
+           "ours_mean", "ours_std", "ours_n", "paper_mean", "paper_std", "diff", "within", "note"]
+
+
+def published(table: str) -> pd.DataFrame:
+    """One published table (`table3`, `table4`, `table5`, `a3_table5`) from the package data."""
+    ref = resources.files("alarmbench") / "data" / "paper" / PAPER_FILES[table]
+    with ref.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype={"experiment": str})
+
+
+def _r2ad2_rows(summary: pd.DataFrame, table: str, experiment: str) -> list[dict]:
+    pub = published(table).set_index(["dataset", "method"])
+    rows = table_rows(summary, experiment, ["test_auc", "test_ap"])
+    out = []
+    for r in rows[~rows["method"].isin(list(L.ABLATION))].to_dict("records"):
+        paper_ds, variant = L.paper_dataset(r["dataset"])
+        key = (paper_ds, R2AD2_METHODS.get(r["method"]))
+        if key not in pub.index:
+            continue
+        metric = r["metric"].removeprefix("test_")
+        out.append({"table": table, "experiment": experiment, "dataset": r["dataset"], "paper_dataset": paper_ds,
+                    "variant": variant, "method": r["method"], "metric": metric, "n_anomalies": r["n_anomalies"],
+                    "ours_mean": r["mean"], "ours_std": r["std"], "ours_n": r["count"],
+                    "paper_mean": pub.loc[key, f"{metric}_mean"], "paper_std": pub.loc[key, f"{metric}_std"]})
+    return out
+
+
+def _ablation_rows(summary: pd.DataFrame) -> list[dict]:
+    table = ablation_table(summary)
+    if table is None:
+        return []
+    pub = published("table5").set_index("n_autoencoders")
+    n_ds = int(table.frame["n_datasets"].iloc[0])
+    out = []
+    for r in table.frame.itertuples():
+        if r.snapshots not in pub.index:
+            continue
+        for metric in ("auc", "ap"):
+            if f"test_{metric}" in table.frame:
+                out.append({"table": "table5", "experiment": "known", "dataset": "mean", "paper_dataset": "mean",
+                            "variant": False, "method": f"r2ad2-{r.snapshots}", "metric": metric,
+                            "ours_mean": getattr(r, f"test_{metric}"), "ours_n": n_ds,
+                            "paper_mean": pub.loc[r.snapshots, f"{metric}_mean"], "paper_std": math.nan,
+                            "note": f"mean over {n_ds} data sets (paper: 10)"})
+    return out
+
+
+def _a3_rows(summary: pd.DataFrame) -> list[dict]:
+    table = a3_table(summary)
+    if table is None:
+        return []
+    pub = published("a3_table5").set_index("experiment")
+    out = []
+    for rec in table.frame.to_dict("records"):
+        if rec["paper_experiment"] not in pub.index:
+            continue
+        paper = pub.loc[rec["paper_experiment"]]
+        paper_ds, variant = L.paper_dataset(rec["dataset"], "a3")
+        for method, prefix in A3_METHODS.items():
+            for metric in ("f1", "precision", "recall"):
+                mean = rec.get(f"{method}_test_{metric}_mean", math.nan)
+                ref = paper[f"{prefix}_{metric}"]
+                if math.isnan(mean) or pd.isna(ref):
+                    continue
+                out.append({"table": "a3_table5", "experiment": rec["experiment"], "dataset": rec["dataset"],
+                            "paper_dataset": paper_ds, "variant": variant or paper_ds != paper["data"],
+                            "method": method, "metric": metric, "n_anomalies": rec["n_anomalies"], "ours_mean": mean,
+                            "ours_std": rec.get(f"{method}_test_{metric}_std"), "paper_mean": ref,
+                            "paper_std": math.nan})
+    return out
+
+
+def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc",)) -> pd.DataFrame:
+    """For every (table, data set, method) we ran that the papers report: ours vs published,
+    `diff` = ours − paper, `within` = |diff| ≤ max(paper std, tol) (NA outside `within_metrics`)."""
+    rows = (_r2ad2_rows(summary, "table3", "known") + _r2ad2_rows(summary, "table4", "transfer")
+            + _ablation_rows(summary) + _a3_rows(summary))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    if df.empty:
+        return df
+    df["diff"] = df["ours_mean"] - df["paper_mean"]
+    bound = df["paper_std"].fillna(0.0).clip(lower=tol)
+    within = df["diff"].abs() <= bound + 1e-9  # published values have 2 decimals: no float-noise misses
+    df["within"] = within.astype("boolean").where(df["metric"].isin(list(within_metrics)), pd.NA)
+    default_note = df["variant"].map({True: "variant data set", False: ""})
+    df["note"] = df["note"].astype(object).where(df["note"].notna(), default_note)
+    df = df.astype({"n_anomalies": "Int64", "ours_n": "Int64", "variant": bool})
+    key = [(list(PAPER_FILES).index(t), e, L.dataset_sort_key(d), L.method_sort_key(m), METRIC_ORDER.index(x))
+           for t, e, d, m, x in zip(df["table"], df["experiment"], df["dataset"], df["method"], df["metric"])]
+    return df.iloc[sorted(range(len(df)), key=key.__getitem__)].reset_index(drop=True)
+
+
+def comparison_latex(df: pd.DataFrame) -> str:
+    """A booktabs longtable, one block per published table."""
+    def data_cell(r) -> str:
+        name = L.latex_escape(r.paper_dataset)
+        return rf"{name} (\texttt{{{L.latex_escape(r.dataset)}}})" if r.variant else name
+
+    def within_cell(w) -> str:
+        return "" if pd.isna(w) else (r"$\checkmark$" if w else r"$\times$")
+
+    blocks = []
+    for table, part in df.groupby("table", sort=False):
+        body = [[data_cell(r), L.latex_method(r.method), r.metric.upper() if len(r.metric) <= 3 else r.metric,
+                 L.latex_escape(L.fmt_pm(r.ours_mean, r.ours_std)), L.latex_escape(L.fmt_pm(r.paper_mean, r.paper_std)),
+                 L.fmt_num(r.diff), within_cell(r.within)]
+                for r in part.itertuples()]
+        blocks.append(Block(body, TABLE_TITLES.get(table, table)))
+    latex = LatexTable([["Data", "Method", "Metric", "Ours", "Paper", r"$\Delta$", "Within"]], blocks, "lllcccc",
+                       "Reproduced vs published numbers. Within: |Δ| ≤ max(published std, 0.03), for AUC.",
+                       "tab:paper_comparison", long=True,
+                       notes=[r"Data set (\texttt{name}): our smaller variant of the paper's data set."])
+    return latex.render()
+
+
+def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
+    """`paper_comparison.csv` and `.tex` in `out_dir` (nothing when there is nothing to compare)."""
+    if df.empty:
+        return []
+    paths = [Path(out_dir) / "paper_comparison.csv", Path(out_dir) / "paper_comparison.tex"]
+    with atomic_path(paths[0]) as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(paths[1]) as tmp:
+        tmp.write_text(comparison_latex(df))
+    return paths

@@ -1,0 +1,139 @@
+"""Aggregation over seeds (SPEC §6.2): long format, mean / sample std, Wilcoxon vs R2-AD2."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from test_report_records import SEEDS, record, synthetic_records
+
+from alarmbench.evaluate.aggregate import (
+    GROUP,
+    KEYS,
+    collect,
+    read_results,
+    records_to_frame,
+    summarise,
+    wilcoxon_vs,
+)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return synthetic_records()
+
+
+def test_long_format_one_row_per_cell_method_seed_metric(records):
+    df = records_to_frame(records)
+    assert list(df.columns) == [*KEYS, "metric", "value"]
+    assert not df.duplicated([*KEYS, "metric"]).any()
+    rec = records[0]
+    got = df[(df["dataset"] == rec["dataset"]) & (df["method"] == rec["method"]) & (df["seed"] == rec["seed"])
+             & (df["n_anomalies"] == rec["n_anomalies"]) & (df["pollution"] == rec["pollution"])
+             & (df["experiment"] == rec["experiment"])].set_index("metric")["value"]
+    assert set(got.index) == {"fit_seconds", "val_auc", "val_ap", "test_auc", "test_ap"}
+    assert got["test_auc"] == pytest.approx(rec["test_auc"])
+    # non-metric keys (options, roc, device strings) never become rows
+    assert not df["metric"].isin(["options", "roc", "device"]).any()
+    assert {"test_f1", "test_precision", "test_recall", "threshold"} <= set(df["metric"])
+
+
+def test_collect_writes_csv_and_roc_and_reads_back(tmp_path, records):
+    paths = []
+    for i, chunk in enumerate((records[:50], records[50:])):  # a list file and single-record files
+        if i == 0:
+            path = tmp_path / "many.json"
+            path.write_text(json.dumps(chunk))
+            paths.append(path)
+        else:
+            for j, rec in enumerate(chunk):
+                path = tmp_path / f"r{j}.json"
+                path.write_text(json.dumps(rec))
+                paths.append(path)
+    df = collect(paths, tmp_path / "out" / "results.csv")
+    back = read_results(tmp_path / "out" / "results.csv")
+    pd.testing.assert_frame_equal(df, back, check_dtype=False)
+    assert back["epochs"].map(type).eq(str).all()
+    roc = read_results(tmp_path / "out" / "roc.csv")
+    assert {"fpr", "tpr", "split", "point"} <= set(roc.columns) and len(roc) > 0
+    assert not list((tmp_path / "out").glob(".*tmp"))  # atomic writes leave no temporaries
+
+
+def test_epochs_text_survives_round_trip(tmp_path):
+    recs = [record("digits", "known", "ae", s, epochs=5) for s in SEEDS] + [record("digits", "known", "ae", 110)]
+    collect(recs, tmp_path / "results.csv")
+    assert set(read_results(tmp_path / "results.csv")["epochs"]) == {"5", "paper"}
+
+
+def test_duplicates_and_missing_keys_are_refused():
+    rec = record("digits", "known", "ae", 110)
+    with pytest.raises(ValueError, match="duplicate"):
+        records_to_frame([rec, dict(rec)])
+    with pytest.raises(ValueError, match="lacks"):
+        records_to_frame([{k: v for k, v in rec.items() if k != "n_anomalies"}])
+
+
+def test_summarise_mean_and_sample_std(records):
+    df = records_to_frame(records)
+    summary = summarise(df)
+    assert list(summary.columns) == [*GROUP, "mean", "std", "count"]
+    values = [r["test_auc"] for r in records if (r["dataset"], r["experiment"], r["method"], r["n_anomalies"],
+                                                 r["pollution"]) == ("mnist", "known", "r2ad2", 100, 0.0)]
+    row = summary[(summary["dataset"] == "mnist") & (summary["experiment"] == "known") & (summary["method"] == "r2ad2")
+                  & (summary["n_anomalies"] == 100) & (summary["pollution"] == 0.0) & (summary["metric"] == "test_auc")]
+    assert len(row) == 1 and len(values) == 3
+    assert row["mean"].iloc[0] == pytest.approx(np.mean(values))
+    assert row["std"].iloc[0] == pytest.approx(np.std(values, ddof=1))
+    assert row["count"].iloc[0] == 3
+
+
+def test_single_seed_has_nan_std():
+    summary = summarise(records_to_frame([record("digits", "known", "ae", 110)]))
+    assert summary["std"].isna().all() and (summary["count"] == 1).all()
+
+
+def _means(n_datasets=6, shift=0.05):
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n_datasets):
+        base = rng.uniform(0.6, 0.9)
+        rows += [{"dataset": f"d{i}", "method": "r2ad2", "metric": "test_auc", "mean": base + shift},
+                 {"dataset": f"d{i}", "method": "ae", "metric": "test_auc", "mean": base + rng.normal(0, 0.02)},
+                 {"dataset": f"d{i}", "method": "devnet", "metric": "test_auc", "mean": base + shift + rng.normal(0, 0.03)}]
+    return pd.DataFrame(rows)
+
+
+def test_wilcoxon_matches_a_direct_scipy_call():
+    means = _means()
+    res = wilcoxon_vs(means).set_index("method")
+    wide = means.pivot(index="dataset", columns="method", values="mean")
+    for method in ("ae", "devnet"):
+        direct = stats.wilcoxon(wide["r2ad2"], wide[method])
+        assert res.loc[method, "pvalue"] == pytest.approx(direct.pvalue)
+        assert res.loc[method, "statistic"] == pytest.approx(direct.statistic)
+        assert res.loc[method, "n_datasets"] == 6 and res.loc[method, "reason"] == ""
+    assert "r2ad2" not in res.index
+
+
+def test_wilcoxon_pairs_only_shared_datasets_and_groups_by_context():
+    means = _means(5)
+    means = means[~((means["dataset"] == "d0") & (means["method"] == "ae"))]
+    both = pd.concat([means, means.assign(metric="test_ap")])
+    res = wilcoxon_vs(both)
+    assert set(res["metric"]) == {"test_auc", "test_ap"}
+    assert (res.loc[res["method"] == "ae", "n_datasets"] == 4).all()
+
+
+def test_wilcoxon_degenerate_cases_give_nan_with_reason():
+    one = _means(1)
+    res = wilcoxon_vs(one)
+    assert res["pvalue"].isna().all() and res["reason"].str.contains("at least 2").all()
+    same = _means(4)
+    same = pd.concat([same[same["method"] == "r2ad2"], same[same["method"] == "r2ad2"].assign(method="copy")])
+    res = wilcoxon_vs(same)
+    assert math.isnan(res["pvalue"].iloc[0]) and res["reason"].iloc[0] == "all differences are zero"
+    assert wilcoxon_vs(_means(4)[lambda d: d["method"] != "r2ad2"]).empty  # no reference: nothing to test

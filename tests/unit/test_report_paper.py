@@ -1,0 +1,89 @@
+"""Published numbers (package data) and the ours-vs-paper comparison with its `within` rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_report_records import synthetic_records
+
+from alarmbench.evaluate.aggregate import GROUP, records_to_frame, summarise
+from alarmbench.report.latex import braces_balanced
+from alarmbench.report.paper import PAPER_FILES, compare, published, write_comparison
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "paper_results"
+
+
+def _summary(rows) -> pd.DataFrame:
+    """Summary rows (dataset, experiment, method, metric, mean, std) at n=100, p=0, 5 seeds."""
+    df = pd.DataFrame([{"n_anomalies": 100, "pollution": 0.0, "epochs": "paper", "count": 5, **r} for r in rows])
+    return df[[*GROUP, "mean", "std", "count"]]
+
+
+def test_published_tables_load_from_package_data():
+    t3, t4, t5, a3 = (published(k) for k in ("table3", "table4", "table5", "a3_table5"))
+    assert len(t3) == 60 and t3["dataset"].nunique() == 10 and t3["method"].nunique() == 6
+    assert len(t4) == 42 and t4["dataset"].nunique() == 7
+    assert list(t5["n_autoencoders"]) == [1, 2, 3, 4] and t5["auc_mean"].tolist() == [0.87, 0.93, 0.93, 0.92]
+    assert len(a3) == 12 and a3["baseline_f1"].isna().sum() == 4
+    row = t3.set_index(["dataset", "method"]).loc[("Mammography", "DeepSAD")]
+    assert (row["auc_mean"], row["auc_std"]) == (0.69, 0.23)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="no ../shared/paper_results checkout")
+def test_package_data_is_a_faithful_transcription():
+    for table, name in PAPER_FILES.items():
+        pd.testing.assert_frame_equal(published(table), pd.read_csv(SHARED / name, dtype={"experiment": str}))
+
+
+def test_within_rule():
+    summary = _summary([
+        # paper Mammography R2-AD2 AUC .94 ± .01 → tolerance .03
+        {"dataset": "mammography", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.97, "std": 0.0},
+        # paper Mammography AE AUC .90 ± .01 → .05 off is outside
+        {"dataset": "mammography", "experiment": "known", "method": "ae", "metric": "test_auc", "mean": 0.85, "std": 0.0},
+        # paper Mammography DeepSAD AUC .69 ± .23 → the published std is the tolerance
+        {"dataset": "mammography", "experiment": "known", "method": "deepsad", "metric": "test_auc", "mean": 0.89,
+         "std": 0.1},
+        {"dataset": "mammography", "experiment": "known", "method": "r2ad2", "metric": "test_ap", "mean": 0.10, "std": 0.0},
+        # variant data set and the transfer table
+        {"dataset": "nsl_kdd_20", "experiment": "transfer", "method": "devnet", "metric": "test_auc", "mean": 0.80,
+         "std": 0.01},
+        # not in the papers: no comparison rows
+        {"dataset": "digits", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.9, "std": 0.0},
+        {"dataset": "mammography", "experiment": "known", "method": "iforest", "metric": "test_auc", "mean": 0.9,
+         "std": 0.0},
+        {"dataset": "mammography", "experiment": "known", "method": "a3-2020", "metric": "test_auc", "mean": 0.9,
+         "std": 0.0},
+    ])
+    cmp = compare(summary).set_index(["table", "dataset", "method", "metric"])
+    assert len(cmp) == 5
+    ok = cmp.loc[("table3", "mammography", "r2ad2", "auc")]
+    assert ok["paper_mean"] == 0.94 and ok["diff"] == pytest.approx(0.03) and bool(ok["within"])
+    assert not cmp.loc[("table3", "mammography", "ae", "auc"), "within"]
+    assert cmp.loc[("table3", "mammography", "deepsad", "auc"), "within"]
+    assert pd.isna(cmp.loc[("table3", "mammography", "r2ad2", "ap"), "within"])  # AUC only by default
+    kdd = cmp.loc[("table4", "nsl_kdd_20", "devnet", "auc")]
+    assert kdd["variant"] and kdd["paper_dataset"] == "KDD" and kdd["paper_mean"] == 0.91 and not kdd["within"]
+    assert kdd["note"] == "variant data set"
+    assert not cmp.loc[("table3", "mammography", "r2ad2", "auc"), "variant"]
+    wider = compare(summary, within_metrics=("auc", "ap")).set_index(["table", "dataset", "method", "metric"])
+    ap_within = wider.loc[("table3", "mammography", "r2ad2", "ap"), "within"]
+    assert not pd.isna(ap_within) and not ap_within
+
+
+def test_comparison_covers_ablation_and_a3_table(tmp_path):
+    cmp = compare(summarise(records_to_frame(synthetic_records())))
+    assert set(cmp["table"]) == {"table3", "table4", "table5", "a3_table5"}
+    t5 = cmp[cmp["table"] == "table5"]
+    assert sorted(set(t5["method"])) == ["r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4"] and t5["paper_std"].isna().all()
+    a3 = cmp[(cmp["table"] == "a3_table5") & (cmp["experiment"] == "a3-1a")].set_index(["method", "metric"])
+    assert a3.loc[("a3-2020", "f1"), "paper_mean"] == 0.91 and a3.loc[("ae", "f1"), "paper_mean"] == 0.34
+    assert not cmp[cmp["dataset"] == "digits"].size  # not in the papers
+    paths = write_comparison(cmp, tmp_path)
+    tex = paths[1].read_text()
+    assert r"\begin{longtable}" in tex and r"\toprule" in tex and r"\bottomrule" in tex and braces_balanced(tex)
+    assert r"KDD (\texttt{nsl\_kdd\_20})" in tex and r"$\checkmark$" in tex
+    assert pd.read_csv(paths[0]).shape[0] == len(cmp)
+    assert write_comparison(cmp.iloc[:0], tmp_path / "none") == []

@@ -63,16 +63,24 @@ def _median_rate(fn: Callable[[], None], n: int, repeats: int, device: torch.dev
     return statistics.median(rates)
 
 
-def loop_rate(model: TargetNet, x: torch.Tensor, device: torch.device, repeats: int) -> float:
-    m = model.to(device).eval()
-    params = [p for p in m.parameters() if p.requires_grad]
-    out = torch.empty(x.shape[0], sum(p.numel() for p in params), device=device)
+def loop_rate(
+    make: Callable[[], TargetNet], snaps: list[dict[str, torch.Tensor]], x: torch.Tensor, device: torch.device,
+    repeats: int,
+) -> float:
+    """Naive baseline: per sample and snapshot, one forward + autograd.grad, concatenated."""
+    models = []
+    for sd in snaps:
+        m = make().to(device).eval()
+        m.load_state_dict(sd)
+        models.append((m, [p for p in m.parameters() if p.requires_grad]))
+    out = torch.empty(x.shape[0], len(snaps), sum(p.numel() for p in models[0][1]), device=device)
 
     def run() -> None:
         for i in range(x.shape[0]):
             xi = x[i : i + 1]
-            grads = torch.autograd.grad(m.reconstruction_loss(m(xi), xi), params)
-            torch.cat([g.reshape(-1) for g in grads], out=out[i])
+            for j, (m, params) in enumerate(models):
+                grads = torch.autograd.grad(m.reconstruction_loss(m(xi), xi), params)
+                torch.cat([g.reshape(-1) for g in grads], out=out[i, j])
 
     run()  # warm-up
     return _median_rate(run, x.shape[0], repeats, device)
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         vmap_rate = _median_rate(lambda: stream(torch.float32), args.n, args.repeats, device)
         fp16_rate = _median_rate(lambda: stream(torch.float16), args.n, args.repeats, device)
         mem_rate = _median_rate(lambda ex=ex, x=x: ex(x), args.n, args.repeats, device)
-        loop = loop_rate(make(), x[: args.loop_n], device, args.repeats)
+        loop = loop_rate(make, snaps, x[: args.loop_n], device, args.repeats)
 
         def e2e(ex: PerSampleGradients = ex, x: torch.Tensor = x) -> None:
             with tempfile.TemporaryDirectory(dir=args.cache_dir) as d:

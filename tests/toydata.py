@@ -36,3 +36,24 @@ def toy_split(n_anomalies: int = 40, seed: int = 110, **kw) -> Split:
 def toy_context(seed: int = 110, epochs: int | None = 5, **options) -> Context:
     hp = HyperParams(encoder=(5, 3, 2), alarm=(32, 16, 8, 4), batch_size=64, a3_target=(5, 3, 2), a3_batch_size=64)
     return Context(hparams=hp, seed=seed, epochs=epochs, options=options)
+
+
+def toy_image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:
+    """A small 28×28 cell: smooth blobs as normal images, bright noise as anomalies."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:28, :28]
+
+    def blobs(n):
+        cy, cx = rng.uniform(8, 20, (2, n, 1, 1))
+        return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 30.0).astype(np.float32)
+
+    def noise(n):
+        return rng.uniform(0, 1, (n, 28, 28)).astype(np.float32)
+
+    x_train = np.concatenate([blobs(n_normal), noise(n_anom)])
+    a_train = np.r_[np.zeros(n_normal), np.ones(n_anom)].astype(np.int8)
+    x_test = np.concatenate([blobs(24), noise(8)])
+    a_test = np.r_[np.zeros(24), np.ones(8)].astype(np.int8)
+    return Split(x_train=x_train, y_train=a_train.astype(str), a_train=a_train, x_val=x_test, y_val=a_test.astype(str),
+                 a_val=a_test, x_test=x_test, y_test=a_test.astype(str), a_test=a_test,
+                 holdout=np.arange(n_normal), meta={"counts": {"n_normal_train": n_normal}})

@@ -43,7 +43,7 @@ def fit_and_score(split: Split, cell: CellSpec, *, hparams, work_dir: Path | Non
     detector.fit(split, ctx)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    scores = {"val": detector.score(split.x_val), "test": detector.score(split.x_test)}
+    scores = {part: detector.score_split(split, part) for part in ("val", "test")}
     return {"scores": scores, "fit_seconds": fit_seconds, "score_seconds": time.perf_counter() - start,
             "device": str(device)}
 

@@ -104,5 +104,9 @@ def test_parameter_order_and_snapshot_validation(dense: DenseAE) -> None:
     bad.pop("decoder.6.bias")
     with pytest.raises(KeyError, match="decoder.6.bias"):
         PerSampleGradients(dense, [bad])
+    as_module = copy.deepcopy(dense)
+    as_module.load_state_dict(perturbed(dense, 5))
+    x = torch.rand(3, 29, dtype=torch.float64)
+    torch.testing.assert_close(PerSampleGradients(dense, [as_module])(x), PerSampleGradients(dense, [perturbed(dense, 5)])(x))
     with pytest.raises(ValueError, match="from_logits"):
         PerSampleGradients(torch.nn.Linear(2, 2))

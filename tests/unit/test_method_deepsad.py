@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
-from toydata import toy_context, toy_split
+from toydata import toy_context, toy_image_split, toy_split
 
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
@@ -43,27 +43,6 @@ def wide_context(seed: int = 110, epochs: int = 10, **options) -> Context:
     """(32, 16, 8): wide enough that training converges reliably on the toy table within seconds
     (with (5, 3, 2) and dropout 0.4 a few seeds end inverted at inference after a few epochs)."""
     return Context(hparams=HyperParams(encoder=(32, 16, 8), batch_size=64), seed=seed, epochs=epochs, options=options)
-
-
-def image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:
-    """A small 28×28 cell: smooth blobs as normal images, bright noise as anomalies."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:28, :28]
-
-    def blobs(n):
-        cy, cx = rng.uniform(8, 20, (2, n, 1, 1))
-        return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 30.0).astype(np.float32)
-
-    def noise(n):
-        return rng.uniform(0, 1, (n, 28, 28)).astype(np.float32)
-
-    x_train = np.concatenate([blobs(n_normal), noise(n_anom)])
-    a_train = np.r_[np.zeros(n_normal), np.ones(n_anom)].astype(np.int8)
-    x_test = np.concatenate([blobs(24), noise(8)])
-    a_test = np.r_[np.zeros(24), np.ones(8)].astype(np.int8)
-    return Split(x_train=x_train, y_train=a_train.astype(str), a_train=a_train, x_val=x_test, y_val=a_test.astype(str),
-                 a_val=a_test, x_test=x_test, y_test=a_test.astype(str), a_test=a_test,
-                 holdout=np.arange(n_normal), meta={"counts": {"n_normal_train": n_normal}})
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -227,7 +206,7 @@ def test_deepsad_resumes_after_interruption(zero_split, tmp_path, monkeypatch):
 
 
 def test_images_use_conv_network():
-    split = image_split()
+    split = toy_image_split()
     ctx = Context(hparams=HyperParams(encoder="conv", batch_size=16), seed=110, epochs=1)
     det = DeepSAD().fit(split, ctx)
     assert det.center.shape == (32,)

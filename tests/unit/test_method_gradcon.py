@@ -9,10 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
-from toydata import toy_context, toy_split
+from toydata import toy_context, toy_image_split, toy_split
 
 from alarmbench.data.spec import HyperParams
-from alarmbench.data.splits import Split
 from alarmbench.methods.gradcon import (
     SCORE_WEIGHT,
     TRAIN_WEIGHT,
@@ -45,27 +44,6 @@ SEED = 111
 @pytest.fixture(scope="module")
 def zero_split():
     return toy_split(zero_frac=0.3)
-
-
-def image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:
-    """A small 28×28 cell: smooth blobs as normal images, bright noise as anomalies."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:28, :28]
-
-    def blobs(n):
-        cy, cx = rng.uniform(8, 20, (2, n, 1, 1))
-        return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 30.0).astype(np.float32)
-
-    def noise(n):
-        return rng.uniform(0, 1, (n, 28, 28)).astype(np.float32)
-
-    x_train = np.concatenate([blobs(n_normal), noise(n_anom)])
-    a_train = np.r_[np.zeros(n_normal), np.ones(n_anom)].astype(np.int8)
-    x_test = np.concatenate([blobs(24), noise(8)])
-    a_test = np.r_[np.zeros(24), np.ones(8)].astype(np.int8)
-    return Split(x_train=x_train, y_train=a_train.astype(str), a_train=a_train, x_val=x_test, y_val=a_test.astype(str),
-                 a_val=a_test, x_test=x_test, y_test=a_test.astype(str), a_test=a_test,
-                 holdout=np.arange(n_normal), meta={"counts": {"n_normal_train": n_normal}})
 
 
 def score_loop(det: GradCon, x: np.ndarray) -> np.ndarray:
@@ -235,7 +213,7 @@ def test_checkpoint_resume_and_cache(zero_split, tmp_path, monkeypatch):
 
 
 def test_images_use_conv_autoencoder():
-    split = image_split()
+    split = toy_image_split()
     ctx = toy_context(epochs=1)
     ctx.hparams = HyperParams(encoder="conv", batch_size=16)
     det = GradCon().fit(split, ctx)

@@ -64,7 +64,10 @@ def test_missing_pieces_are_skipped(tmp_path):
     collect([record("digits", "known", m, s) for m in ("r2ad2", "ae") for s in SEEDS], tmp_path / "results.csv")
     written = build_reports(tmp_path / "results.csv", tmp_path / "out")
     assert {p.name for p in written["tables"]} == {"r2ad2_table3_known.csv", "r2ad2_table3_known.tex"}
-    assert written["figures"] == [] and written["comparison"] == []
+    # no figure; only the header-only sweep CSVs that dvc.yaml declares as plots
+    assert {p.name for p in written["figures"]} == {"r2ad2_fig2_pollution_auc.csv", "r2ad2_fig3_n_anomalies_auc.csv"}
+    assert (tmp_path / "out" / "figures" / "r2ad2_fig2_pollution_auc.csv").read_text() == "pollution\n"
+    assert written["comparison"] == [] and (tmp_path / "out" / "paper_comparison.csv").exists()
     tex = (tmp_path / "out" / "report.tex").read_text()
     assert "Figures" not in tex and "paper_comparison" not in tex
     assert (tmp_path / "out" / "metrics.json").exists()

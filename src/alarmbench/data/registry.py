@@ -8,7 +8,7 @@ Where none is known, the downloader records the hash at first download in the lo
 from __future__ import annotations
 
 from alarmbench.data.adbench import adbench_specs
-from alarmbench.data.loaders.nsl_kdd import FAMILIES as KDD_FAMILIES
+from alarmbench.data.families import KDD_FAMILIES
 from alarmbench.data.sources import RemoteFile, Source
 from alarmbench.data.spec import ClassSetup, DatasetSpec, HyperParams
 
@@ -219,10 +219,12 @@ _SPECS: list[DatasetSpec] = [
         HyperParams(encoder=(60, 30, 15), batch_size=64), paper_name="URL"),
     DatasetSpec(
         "digits", "scikit-learn digits (embedded, 8x8)", (Source((), "digits"),), DIGITS,
-        {"known": ClassSetup(range(4), range(4, 10)), "transfer": ClassSetup(range(4), range(4, 10), (4, 5, 6))},
-        HyperParams(encoder=(40, 20, 10), alarm=(1000, 500, 200, 75), batch_size=128, a3_target=(50, 25, 10, 5),
+        {"known": ClassSetup(range(4), range(4, 10)), "transfer": ClassSetup(range(4), range(4, 10), (4, 5, 6)),
+         **{k: v for k, v in MNIST_PRESETS.items() if k.startswith("a3-")}},
+        HyperParams(encoder=(40, 20, 10), alarm=(100, 50, 25, 10), batch_size=128, a3_target=(50, 25, 10, 5),
                     a3_batch_size=256),
-        notes="Bundled with scikit-learn; a small MNIST stand-in (dense networks, min-max scaling)."),
+        notes="Bundled with scikit-learn; a small MNIST stand-in (dense networks, min-max scaling; the small "
+              "alarm of the Mammography setting keeps the default suite fast on a CPU)."),
     DatasetSpec(
         "breast_cancer", "scikit-learn breast cancer (embedded)", (Source((), "breast_cancer"),),
         ("benign", "malignant"), {"known": ClassSetup(["benign"], ["malignant"])},

@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler
 
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.spec import ClassSetup
@@ -114,6 +112,8 @@ _ARRAYS = ("x_train", "y_train", "a_train", "x_val", "y_val", "a_val", "x_test",
 
 
 def make_split(prep: Prepared, params: SplitParams, *, experiment: str = "") -> Split:
+    from sklearn.model_selection import train_test_split  # imported here: jobs that only load splits skip it
+
     setup, seed = params.setup, params.seed
     rng_for = _rng_factory(params)
     rest, test_idx = _test_split(prep, params)
@@ -161,6 +161,8 @@ def _rng_factory(params: SplitParams):
 def _test_split(prep: Prepared, params: SplitParams) -> tuple[np.ndarray, np.ndarray]:
     if prep.is_test is not None:
         return np.flatnonzero(~prep.is_test), np.flatnonzero(prep.is_test)
+    from sklearn.model_selection import train_test_split
+
     # "Split and forget": the same test rows for every experiment seed, as in the original.
     rest, test = train_test_split(np.arange(len(prep.X)), test_size=params.p_test, random_state=params.test_seed)
     return rest, test
@@ -210,6 +212,8 @@ def _scaler(x_normal: np.ndarray, kind: str) -> _Scale:
         return _Scale(lambda x: (x / np.float32(255)).astype(np.float32), {})
     if kind != "minmax":
         raise SplitError(f"unknown scaling {kind!r}; expected 'minmax' or 'divide255'")
+    from sklearn.preprocessing import MinMaxScaler
+
     flat = x_normal.reshape(len(x_normal), -1)
     mm = MinMaxScaler().fit(flat)  # constant features get scale 1, as in scikit-learn
     arrays = {"scaler_min": mm.data_min_.astype(np.float32), "scaler_scale": mm.scale_.astype(np.float32)}

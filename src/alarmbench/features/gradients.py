@@ -74,15 +74,15 @@ class PerSampleGradients:
         if not states:
             raise ValueError("snapshots must not be empty")
         self.k = len(states)
-        self._stacked = {n: torch.stack([self._param(s, n) for s in states]) for n in self.names}
+        sds = [s.state_dict() if isinstance(s, nn.Module) else s for s in states]
+        self._stacked = {n: torch.stack([self._param(sd, n) for sd in sds]) for n in self.names}
         if chunk_size is None:
             budget = chunk_bytes or DEFAULT_CHUNK_BYTES.get(self.device.type, DEFAULT_CHUNK_BYTES["cpu"])
             chunk_size = max(16, min(65536, budget // max(1, self.k * self.n_params * 8)))
         self.chunk_size = int(chunk_size)
         self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
 
-    def _param(self, state: Snapshot, name: str) -> Tensor:
-        sd = state.state_dict() if isinstance(state, nn.Module) else state
+    def _param(self, sd: Mapping[str, Tensor], name: str) -> Tensor:
         if name not in sd:
             raise KeyError(f"snapshot lacks parameter {name!r}")
         t = sd[name].detach().to(self.device, self.dtype)

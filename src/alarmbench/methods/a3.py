@@ -105,7 +105,10 @@ class A3v2(Detector):
         shape = sample_shape(split)
         self.target = trained_ae(split, ctx).eval()
         _freeze(self.target)
-        feats = extract_activations(self.target, split.x_train, out_device=device)  # once, inference mode
+        self.cache = ctx
+        feats = ctx.cached_features("activations", "train")
+        if feats is None:  # computed once, inference mode
+            feats = extract_activations(self.target, split.x_train, out_device=device)
         if self.keep_train_activations:
             self.train_activations_ = feats
         y = as_tensor(split.a_train.astype(np.float32), ctx)
@@ -137,6 +140,14 @@ class A3v2(Detector):
 
     def score(self, x: np.ndarray) -> np.ndarray:
         return _alarm_scores(self.target, self.alarm, x)
+
+    @torch.no_grad()
+    def score_split(self, split: Split, part: str) -> np.ndarray:
+        feats = self.cache.cached_features("activations", part)
+        if feats is None:
+            return super().score_split(split, part)
+        self.alarm.eval()
+        return self.alarm(feats).double().cpu().numpy()
 
 
 # ------------------------------------------------------------------------------------------------ A³-2020

@@ -32,6 +32,10 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)
     # Where resumable checkpoints and shared targets live (None: nothing is kept).
     work_dir: Path | None = None
+    # Shared targets elsewhere (the workflow trains them in their own jobs); default: work_dir/targets.
+    targets_dir: Path | None = None
+    # Cached real-data features: {kind: {part: cache dir}}, e.g. {"gradients": {"train": ...}}.
+    features: dict[str, dict[str, Path]] = field(default_factory=dict)
     progress: bool = False
 
     def option(self, key: str, default: Any) -> Any:
@@ -48,14 +52,27 @@ class Context:
         """A generator on the compute device for the named sub-stream (counter-examples)."""
         return torch.Generator(device=self.device).manual_seed(substream_seed(self.seed, stream))
 
+    def cached_features(self, kind: str, part: str, dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+        """Real-data features of a split part from the on-disk cache (read once, onto the device),
+        or None when this run has no cache for them (the method then computes them itself)."""
+        path = self.features.get(kind, {}).get(part)
+        if path is None:
+            return None
+        from alarmbench.features.cache import FeatureCache
+
+        return FeatureCache(path).load(device=self.device, dtype=dtype)
+
     def seed_torch(self, stream: str) -> None:
         """Seed torch's global RNG (weight init, dropout) from the named sub-stream."""
         torch.manual_seed(substream_seed(self.seed, stream))
 
     def path(self, *parts: str) -> Path | None:
-        if self.work_dir is None:
+        if parts and parts[0] == "targets" and self.targets_dir is not None:
+            p = Path(self.targets_dir).joinpath(*parts[1:])
+        elif self.work_dir is None:
             return None
-        p = Path(self.work_dir).joinpath(*parts)
+        else:
+            p = Path(self.work_dir).joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
 
@@ -75,3 +92,7 @@ class Detector(ABC):
 
     @abstractmethod
     def score(self, x: np.ndarray) -> np.ndarray: ...
+
+    def score_split(self, split: Split, part: str) -> np.ndarray:
+        """Scores of a split's "val" or "test" rows (methods with cached features override this)."""
+        return self.score(getattr(split, f"x_{part}"))

@@ -72,6 +72,22 @@ def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[l
     return "\n".join(lines) + "\n"
 
 
+# The sweep CSVs that dvc.yaml declares as plots: written header-only when a suite has no sweep.
+SWEEP_CSVS = {"figures/r2ad2_fig2_pollution_auc.csv": "pollution", "figures/r2ad2_fig3_n_anomalies_auc.csv": "n_anomalies"}
+
+
+def _ensure_sweep_csvs(out: Path) -> list[Path]:
+    made = []
+    for rel, x in SWEEP_CSVS.items():
+        path = out / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                tmp.write_text(f"{x}\n")
+            made.append(path)
+    return made
+
+
 def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
                   roc_csv: str | os.PathLike | None = None) -> dict[str, list[Path]]:
     """Write every artefact the results support under `out_dir`; returns them by kind.
@@ -90,6 +106,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     written["tables"] = [p for t in all_tables(summary) for p in write_table(t, out / "tables")]
     figures = all_figures(results, roc, out / "figures")
     written["figures"] = [p for paths, _ in figures for p in paths]
+    written["figures"] += _ensure_sweep_csvs(out)
     written["comparison"] = write_comparison(compare(summary), out)
     written["metrics"] = [out / "metrics.json"]
     write_json(written["metrics"][0], metrics_summary(summary))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import seaborn as sns
 
+from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
 from alarmbench.report.plotting import ABLATION, METRIC_AXIS, grid, palette, save_figure, shared_legend
 from alarmbench.report.roc import roc_figure
@@ -38,6 +39,7 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, base: str | os.Path
     hue_order = [L.method_label(m) for m in sorted(rows["method"].unique(), key=L.method_sort_key)]
     datasets = sorted(rows["dataset"].unique(), key=L.dataset_sort_key)
     mean = rows.groupby(["label", "seed", "x"], as_index=False)["value"].mean()  # over data sets, per seed
+    _write_sweep_csv(mean, Path(f"{base}.csv"), x)
     panels = [(L.dataset_label(d), rows[rows["dataset"] == d]) for d in datasets] + [("mean", mean)]
     with sns.axes_style("whitegrid"):
         fig, axes = grid(len(panels))
@@ -48,6 +50,13 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, base: str | os.Path
                    ylabel=METRIC_AXIS.get(metric, metric))
         shared_legend(fig, axes)
         return save_figure(fig, base)
+
+
+def _write_sweep_csv(mean: pd.DataFrame, path: Path, x: str) -> None:
+    """The mean panel as a wide CSV (x, one column per method): what `dvc plots` draws."""
+    wide = mean.groupby(["x", "label"])["value"].mean().unstack("label").reset_index().rename(columns={"x": x})
+    with atomic_path(path) as tmp:
+        wide.to_csv(tmp, index=False, float_format="%.4f")
 
 
 def ablation_figure(results: pd.DataFrame, base: str | os.PathLike,

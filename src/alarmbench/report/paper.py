@@ -145,12 +145,13 @@ def comparison_latex(df: pd.DataFrame) -> str:
 
 
 def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
-    """`paper_comparison.csv` and `.tex` in `out_dir` (nothing when there is nothing to compare)."""
-    if df.empty:
-        return []
+    """`paper_comparison.csv` and `.tex` in `out_dir`. With nothing to compare (no data set of the
+    papers ran) the CSV is still written, with its header only, so the workflow output exists."""
     paths = [Path(out_dir) / "paper_comparison.csv", Path(out_dir) / "paper_comparison.tex"]
     with atomic_path(paths[0]) as tmp:
-        df.to_csv(tmp, index=False)
+        (df if len(df.columns) else pd.DataFrame(columns=COLUMNS)).to_csv(tmp, index=False)
+    if df.empty:
+        return []
     with atomic_path(paths[1]) as tmp:
         tmp.write_text(comparison_latex(df))
     return paths

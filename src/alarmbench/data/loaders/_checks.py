@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where it is used: the registry imports this module
+    import pandas as pd
 
 
 class DataFormatError(ValueError):
@@ -29,6 +33,8 @@ def require_columns(df: pd.DataFrame, expected: Iterable[str], path: Path, *, ex
 
 def numeric_matrix(df: pd.DataFrame, path: Path) -> np.ndarray:
     """All columns as float32; a non-numeric cell is reported with its column, row and value."""
+    import pandas as pd
+
     out = np.empty(df.shape, dtype=np.float32)
     for j, col in enumerate(df.columns):
         values = pd.to_numeric(df[col], errors="coerce")

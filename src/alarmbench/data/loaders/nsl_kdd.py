@@ -34,18 +34,7 @@ CATEGORIES = {
     "flag": "OTH REJ RSTO RSTOS0 RSTR S0 S1 S2 S3 SF SH".split(),
 }
 
-# Attack name -> family, as the R2-AD2 code maps them.
-FAMILIES = {"normal": "normal"} | {
-    name: family
-    for family, names in {
-        "DoS": "back land neptune pod smurf teardrop mailbomb apache2 processtable udpstorm",
-        "Probe": "ipsweep nmap portsweep satan mscan saint",
-        "R2L": "ftp_write guess_passwd imap multihop phf spy warezclient warezmaster sendmail named "
-        "snmpgetattack snmpguess xlock xsnoop worm",
-        "U2R": "buffer_overflow loadmodule perl rootkit httptunnel ps sqlattack xterm",
-    }.items()
-    for name in names.split()
-}
+from alarmbench.data.families import KDD_FAMILIES as FAMILIES  # noqa: E402,F401  (re-export)
 
 
 def read_kdd_txt(path: Path) -> RawTable:

@@ -1,0 +1,108 @@
+"""Expanding the workflow config into jobs: cells (data set, experiment, n, pollution, seed) × methods.
+
+A grid applies to every configured data set that has all of its experiments (registry presets);
+pollution levels above 0 only to data sets with pollution experiments (SPEC §1.4). Jobs that
+several grids share are run once. Shared targets are keyed by their *group*: the first experiment
+of the data set with the same normal and anomaly classes (transfer shares the targets of known).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from alarmbench.data import registry
+from alarmbench.data.spec import DatasetSpec
+
+
+def fmt_p(p: float) -> str:
+    return f"{float(p):g}"
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    dataset: str
+    experiment: str
+    n_anomalies: int
+    pollution: str  # formatted, e.g. "0.025"
+    seed: int
+
+    @property
+    def path(self) -> str:
+        return f"{self.dataset}/{self.experiment}/n{self.n_anomalies}_p{self.pollution}/seed{self.seed}"
+
+
+@dataclass(frozen=True, order=True)
+class Job:
+    cell: Cell
+    method: str
+
+
+def target_group(spec: DatasetSpec, experiment: str) -> str:
+    """Experiments with the same normal and anomaly classes share targets (their normal training
+    rows are identical: pollution draws from all anomaly classes, the cap never touches normals)."""
+    setup = spec.preset(experiment)
+    key = (set(setup.normal), set(setup.all_anomalies))
+    return next(name for name, s in spec.presets.items() if (set(s.normal), set(s.all_anomalies)) == key)
+
+
+def expand(config: dict) -> list[Job]:
+    user = config.get("user_datasets") or {}
+    jobs: set[Job] = set()
+    for name, grid in config["grids"].items():
+        for dataset in grid.get("datasets") or config["datasets"]:
+            if dataset not in config["datasets"]:
+                continue
+            spec = registry.get(dataset, user)
+            if not all(e in spec.presets for e in grid["experiments"]):
+                continue
+            for experiment in grid["experiments"]:
+                for p in grid.get("pollution", [0.0]):
+                    if p > 0 and not spec.pollution:
+                        continue
+                    for n in grid.get("n_anomalies", [100]):
+                        for seed in config["seeds"]:
+                            cell = Cell(dataset, experiment, int(n), fmt_p(p), int(seed))
+                            jobs.update(Job(cell, m) for m in grid["methods"])
+    return sorted(jobs)
+
+
+def validate_methods(jobs: list[Job]) -> None:
+    from alarmbench.methods import METHOD_NAMES
+
+    unknown = sorted({j.method for j in jobs} - set(METHOD_NAMES))
+    if unknown:
+        raise ValueError(f"config: unknown methods {unknown}; known: {', '.join(METHOD_NAMES)}")
+
+
+# Code dependencies as content hashes: used as rule params, so editing a loader or a method reruns
+# exactly its jobs, while timestamps (which `dvc checkout` rewrites) never trigger a rerun.
+SRC = Path(os.environ.get("ALARMBENCH_CODE_ROOT", Path(__file__).resolve().parent))
+
+
+def loader_sources(spec: DatasetSpec) -> list[str]:
+    from alarmbench.data.loaders import LOADERS
+
+    names = {LOADERS[s.loader].split(":")[0] for s in spec.sources}
+    return sorted(str(SRC / "data" / "loaders" / f"{name}.py") for name in names)
+
+
+def method_sources(method: str) -> list[str]:
+    from alarmbench.methods import _METHODS
+
+    return [str(SRC / "methods" / f"{_METHODS[method][0].split(':')[0]}.py")]
+
+
+def code_hash(paths: list[str]) -> str:
+    return _hash_files(tuple(sorted(paths)))
+
+
+@functools.lru_cache(maxsize=None)
+def _hash_files(paths: tuple[str, ...]) -> str:  # cached: the DAG asks once per job
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,21 @@
+# Tables (CSV + booktabs LaTeX), figures, the paper comparison, the DVC metrics and report.tex.
+REP = config["reports_dir"]
+
+
+rule report:
+    input:
+        csv=rules.aggregate.output.csv,
+        roc=rules.aggregate.output.roc,
+    output:
+        tables=report(directory(REP + "/tables"), patterns=["{name}.csv"], caption="../report/tables.rst",
+                      category="Tables"),
+        figures=report(directory(REP + "/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
+                       category="Figures"),
+        comparison=report(REP + "/paper_comparison.csv", caption="../report/comparison.rst", category="Paper"),
+        summary=REP + "/summary.csv",
+        metrics=REP + "/metrics.json",
+        tex=REP + "/report.tex",
+    log:
+        "logs/report.log",
+    script:
+        "../scripts/report.py"

@@ -13,9 +13,13 @@
    * Deep SAD on all training rows with ỹ = +1 (normal, incl. polluted) / −1 (known anomaly),
      loss = mean((d + 1e-6)^ỹ);
    * Deep SVDD on the normal training rows, loss = mean(d).
-5. Score d = ‖φ(x) − c‖², inference mode, with the centre stored at training time. Faithfulness
-   switch `deepsad_recompute_center` (default False): the original does not save c and recomputes
-   it (same mean + push rule) from the TRAINED φ on the normal training rows before scoring.
+5. Score d = ‖φ(x) − c‖², inference mode. `deepsad_recompute_center` (default True, as the
+   original, which does not save c): before scoring, c is recomputed (same mean + push rule) from
+   the TRAINED φ on the normal training rows; False scores against the training centre instead.
+   The SPEC suggested False as the cleaner default, but measured on Mammography (100 known, paper
+   epochs) it ranks anomalies backwards on 3 of 5 seeds (test AUC .20/.09/.13 for seeds
+   210/410/510, against .89/.88/.81 with the recomputed centre): training with dropout 0.4 moves
+   the normal rows' inference-mode codes away from the training centre.
 """
 
 from __future__ import annotations
@@ -197,7 +201,7 @@ class _HypersphereDetector(Detector):
         phi.load_state_dict(state["phi"])
         self.phi = phi.eval()
         self.train_center = state["center"].to(ctx.device)
-        if ctx.option("deepsad_recompute_center", False):
+        if ctx.option("deepsad_recompute_center", True):
             self.center = compute_center(phi, split.train_target, ctx.device)
         else:
             self.center = self.train_center

@@ -56,7 +56,7 @@ def planned(output: str) -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     # Code hashes are read from this copy of the sources, so the test can edit a loader.
@@ -122,6 +122,15 @@ def test_timestamps_alone_trigger_nothing(workflow):
     loader.write_text(loader.read_text().removesuffix("\n# an edit\n"))  # undo the previous test's edit
     out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
     assert "Nothing to be done" in out
+
+
+def test_html_report_and_slurm_profile(workflow):
+    env = {"ALARMBENCH_CODE_ROOT": str(workflow / "code")}
+    snakemake(workflow, "--report", "report.html", env=env)
+    html = (workflow / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "Results" in html and "Figures" in html
+    # the SLURM profile plans the same workflow (dry run; needs snakemake-executor-plugin-slurm)
+    assert "Nothing to be done" in snakemake(workflow, "--profile", "profiles/slurm", "-n", env=env)
 
 
 def test_dvc_repro_metrics_push_pull(workflow, tmp_path):

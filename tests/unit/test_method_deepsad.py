@@ -25,13 +25,7 @@ from alarmbench.methods.deepsad import (
 )  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: intra-op threads only add overhead (and contention on a shared CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# torch runs single-threaded in every test (tests/conftest.py).
 
 
 @pytest.fixture(scope="module")

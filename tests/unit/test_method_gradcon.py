@@ -26,13 +26,7 @@ from alarmbench.methods.loop import batches
 from alarmbench.methods.targets import keras_adam
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: intra-op threads only add overhead (and contention on a shared CPU)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# torch runs single-threaded in every test (tests/conftest.py).
 
 
 # With the tiny (5, 3, 2) AE, about 15 % of Glorot inits have a dead ReLU code from the start

@@ -102,11 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=_data_split)
 
-    from alarmbench.methods import METHOD_NAMES
+    from alarmbench.methods import METHOD_NAMES, is_method
+
+    def method_name(text: str) -> str:
+        if not is_method(text):
+            raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_NAMES)}, pyod:<Class>")
+        return text
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
     r.add_argument("--dataset", required=True)
-    r.add_argument("--method", required=True, choices=METHOD_NAMES)
+    r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_NAMES)} or pyod:<Class>")
     r.add_argument("--seed", type=int, required=True)
     r.add_argument("--experiment", default="known")
     r.add_argument("--n-anomalies", type=int, default=100)

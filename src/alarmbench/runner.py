@@ -45,7 +45,7 @@ def fit_and_score(split: Split, cell: CellSpec, *, hparams, work_dir: Path | Non
     start = time.perf_counter()
     scores = {part: detector.score_split(split, part) for part in ("val", "test")}
     return {"scores": scores, "fit_seconds": fit_seconds, "score_seconds": time.perf_counter() - start,
-            "device": str(device)}
+            "device": str(device), "versions": getattr(detector, "versions", {})}
 
 
 def metrics_record(split: Split, cell: CellSpec, result: dict) -> dict:
@@ -55,7 +55,7 @@ def metrics_record(split: Split, cell: CellSpec, result: dict) -> dict:
         "n_anomalies": cell.n_anomalies, "pollution": cell.pollution,
         "epochs": "paper" if cell.epochs is None else cell.epochs, "options": cell.options,
         "fit_seconds": round(result["fit_seconds"], 3), "score_seconds": round(result["score_seconds"], 3),
-        "device": result["device"], "torch_threads": torch.get_num_threads(),
+        "device": result["device"], "torch_threads": torch.get_num_threads(), **result.get("versions", {}),
         "alarmbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
     }
     for part in ("val", "test"):

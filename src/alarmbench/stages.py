@@ -185,7 +185,8 @@ def fit_score_stage(split_npz: str, dataset: str, seed: int, method: str, run: d
     scores = {part: np.asarray(detector.score_split(split, part), dtype=np.float64) for part in ("val", "test")}
     write_npz(out_scores, **scores)
     write_json(out_info, {"fit_seconds": round(fit_seconds, 3), "score_seconds": round(time.perf_counter() - start, 3),
-                          "device": str(ctx.device), "threads": torch.get_num_threads()})
+                          "device": str(ctx.device), "threads": torch.get_num_threads(),
+                          **getattr(detector, "versions", {})})
 
 
 def evaluate_stage(split_npz: str, scores_npz: str, info_json: str, cell: dict, max_fpr: float | None,

@@ -29,7 +29,7 @@ def records():
 
 def test_long_format_one_row_per_cell_method_seed_metric(records):
     df = records_to_frame(records)
-    assert list(df.columns) == [*KEYS, "metric", "value"]
+    assert list(df.columns) == [*KEYS, "metric", "value", "software"]
     assert not df.duplicated([*KEYS, "metric"]).any()
     rec = records[0]
     got = df[(df["dataset"] == rec["dataset"]) & (df["method"] == rec["method"]) & (df["seed"] == rec["seed"])
@@ -137,3 +137,11 @@ def test_wilcoxon_degenerate_cases_give_nan_with_reason():
     res = wilcoxon_vs(same)
     assert math.isnan(res["pvalue"].iloc[0]) and res["reason"].iloc[0] == "all differences are zero"
     assert wilcoxon_vs(_means(4)[lambda d: d["method"] != "r2ad2"]).empty  # no reference: nothing to test
+
+
+def test_library_versions_travel_with_every_row():
+    rec = {"dataset": "mammography", "experiment": "known", "method": "pyod:XGBOD", "seed": 110,
+           "n_anomalies": 100, "pollution": 0.0, "epochs": None, "test_auc": 0.95, "test_ap": 0.7,
+           "pyod": "3.6.7", "scikit-learn": "1.9.1"}
+    df = records_to_frame([rec])
+    assert set(df["software"]) == {"pyod=3.6.7;scikit-learn=1.9.1"}

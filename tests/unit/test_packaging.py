@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda name where they differ
+CONDA_NAMES = {"torch": "pytorch", "xgboost-cpu": "py-xgboost-cpu"}  # PyPI name -> conda name where they differ
 
 
 def _split(requirement: str) -> tuple[str, str]:

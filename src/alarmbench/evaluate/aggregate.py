@@ -23,6 +23,8 @@ GROUP = ("dataset", "experiment", "n_anomalies", "pollution", "epochs", "method"
 EXTRA_METRICS = ("fit_seconds", "score_seconds", "threshold")
 RESULT_DTYPES = {"dataset": str, "experiment": str, "method": str, "epochs": str, "metric": str}
 ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
+#: Library versions a method reports (e.g. PyOD for `pyod:<Class>`), kept with every result row.
+SOFTWARE = ("pyod", "scikit-learn", "xgboost")
 
 
 def load_records(sources: Iterable[Mapping | str | os.PathLike]) -> list[dict]:
@@ -55,14 +57,18 @@ def _is_metric(name: str, value) -> bool:
 
 def records_to_frame(records: Iterable[Mapping]) -> pd.DataFrame:
     """The long format: one row per cell × method × seed × metric (non-finite values dropped)."""
-    rows = [{**_key(rec), "metric": name, "value": float(value)}
+    rows = [{**_key(rec), "metric": name, "value": float(value), "software": _software(rec)}
             for rec in records for name, value in rec.items() if _is_metric(name, value)]
-    df = pd.DataFrame(rows, columns=[*KEYS, "metric", "value"])
+    df = pd.DataFrame(rows, columns=[*KEYS, "metric", "value", "software"])
     dup = df.duplicated([*KEYS, "metric"], keep=False)
     if dup.any():
         # Two records for one (cell, seed) would silently count as extra seeds: refuse.
         raise ValueError(f"duplicate records for:\n{df.loc[dup, list(KEYS)].drop_duplicates().to_string()}")
     return df.sort_values([*KEYS, "metric"], ignore_index=True)
+
+
+def _software(rec: Mapping) -> str:
+    return ";".join(f"{name}={rec[name]}" for name in SOFTWARE if name in rec)
 
 
 def roc_frame(records: Iterable[Mapping]) -> pd.DataFrame:
@@ -104,7 +110,10 @@ def collect(records: Iterable[Mapping | str | os.PathLike], out_csv: str | os.Pa
 
 def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """`results.csv` (or `roc.csv`) with stable dtypes (epochs stays text)."""
-    return pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values=[""])
+    df = pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values=[""])
+    if "software" in df:
+        df["software"] = df["software"].fillna("").astype(str)
+    return df
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,6 @@
-"""The report stage (DESIGN §4): `results.csv` → tables, figures, paper comparison, DVC metrics and a
-standalone `report.tex`. Whatever the results do not cover is skipped, never an error.
+"""The report stage (DESIGN §4): `results.csv` → tables, figures, average ranks with significance
+tests and CD diagrams, paper comparison, DVC metrics and a standalone `report.tex`. Whatever the
+results do not cover is skipped, never an error.
 
     python -m alarmbench.report.build reports/results.csv reports
 """
@@ -18,6 +19,7 @@ from alarmbench.report import labels as L
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.figures import all_figures
 from alarmbench.report.paper import compare, write_comparison
+from alarmbench.report.ranking import all_rankings
 from alarmbench.report.select import table_rows
 from alarmbench.report.tables import Table, ablation_table, method_table, write_table
 
@@ -42,8 +44,9 @@ def metrics_summary(summary: pd.DataFrame) -> dict[str, float]:
 
 
 def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[list[Path], str]],
-               out_dir: Path) -> str:
-    """A standalone article that \\input's every table and includes every figure (PDF)."""
+               out_dir: Path, ranking: list[Path] = ()) -> str:
+    """A standalone article that \\input's every table and includes every figure (PDF);
+    `ranking` holds the average-rank tables (`report.ranking`), a section of their own."""
 
     def rel(p: Path) -> str:  # paths relative to report.tex, which \input's them
         return Path(p).relative_to(out_dir).as_posix()
@@ -54,6 +57,10 @@ def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[l
     if tables:
         lines += [r"\section{Tables}"] + [rf"\input{{{rel(p)}}}" for p in tables if p.suffix == ".tex"]
         lines.append(r"\clearpage")
+    ranking = [p for p in ranking if Path(p).suffix == ".tex"]
+    if ranking:
+        lines += [r"\section{Average ranks and significance}", *[rf"\input{{{rel(p)}}}" for p in ranking],
+                  r"\clearpage"]
     if comparison:
         lines += [r"\section{Comparison with the published numbers}",
                   *[rf"\input{{{rel(p)}}}" for p in comparison if p.suffix == ".tex"], r"\clearpage"]
@@ -66,7 +73,7 @@ def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[l
                       rf"\caption{{{L.latex_escape(caption)}}}", r"\end{figure}"]
             if i % 4 == 3:
                 lines.append(r"\clearpage")  # flush floats: LaTeX holds at most ~18 unplaced ones
-    if not (tables or comparison or pdfs):
+    if not (tables or ranking or comparison or pdfs):
         lines.append("No results to report.")
     lines.append(r"\end{document}")
     return "\n".join(lines) + "\n"
@@ -107,12 +114,17 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     figures = all_figures(results, roc, out / "figures")
     written["figures"] = [p for paths, _ in figures for p in paths]
     written["figures"] += _ensure_sweep_csvs(out)
+    # Average ranks, Friedman/post-hoc tests and CD diagrams (skipped below 2 data sets or 3 methods):
+    # their tables (tables/ranking_*) under their own key, the diagrams (figures/cd_*) among the figures.
+    written["ranking"], cd_figures, _ = all_rankings(summary, out)
+    figures += cd_figures
+    written["figures"] += [p for paths, _ in cd_figures for p in paths]
     written["comparison"] = write_comparison(compare(summary), out)
     written["metrics"] = [out / "metrics.json"]
     write_json(written["metrics"][0], metrics_summary(summary))
     written["report"] = [out / "report.tex"]
     with atomic_path(written["report"][0]) as tmp:
-        tmp.write_text(report_tex(written["tables"], written["comparison"], figures, out))
+        tmp.write_text(report_tex(written["tables"], written["comparison"], figures, out, written["ranking"]))
     return written
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from alarmbench.data.prepare import Prepared
@@ -57,3 +59,17 @@ def toy_image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split
     return Split(x_train=x_train, y_train=a_train.astype(str), a_train=a_train, x_val=x_test, y_val=a_test.astype(str),
                  a_val=a_test, x_test=x_test, y_test=a_test.astype(str), a_test=a_test,
                  holdout=np.arange(n_normal), meta={"counts": {"n_normal_train": n_normal}})
+
+
+def toy_degenerate(split: Split) -> Split:
+    """Two constant columns, half of the normal training rows one repeated row, ten copies of one anomaly."""
+
+    def edit(x):
+        x = x.copy()
+        x[:, 0], x[:, 1] = 0.0, 0.7
+        return x
+
+    x_train, n = edit(split.x_train), split.n_normal
+    x_train[: n // 2] = x_train[n // 2]
+    x_train[n : n + 10] = x_train[n]
+    return dataclasses.replace(split, x_train=x_train, x_val=edit(split.x_val), x_test=edit(split.x_test))

@@ -9,7 +9,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
-from toydata import toy_context, toy_image_split, toy_split
+from toydata import toy_context, toy_degenerate, toy_image_split, toy_split
 
 from alarmbench.methods.classical import (
     GBDT,
@@ -29,23 +29,9 @@ def zero_split():
     return toy_split(zero_frac=0.3)
 
 
-def degenerate(split):
-    """Two constant columns, half of the normal training rows one repeated row, ten copies of one anomaly."""
-
-    def edit(x):
-        x = x.copy()
-        x[:, 0], x[:, 1] = 0.0, 0.7
-        return x
-
-    x_train, n = edit(split.x_train), split.n_normal
-    x_train[: n // 2] = x_train[n // 2]
-    x_train[n : n + 10] = x_train[n]
-    return dataclasses.replace(split, x_train=x_train, x_val=edit(split.x_val), x_test=edit(split.x_test))
-
-
 @pytest.fixture(scope="module")
 def degenerate_split(zero_split):
-    return degenerate(zero_split)
+    return toy_degenerate(zero_split)
 
 
 @pytest.fixture(scope="module")

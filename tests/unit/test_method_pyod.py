@@ -3,13 +3,12 @@ except the missing-package error itself."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
-from toydata import toy_context, toy_split
+from toydata import toy_context, toy_degenerate, toy_split
 
 from alarmbench.methods.pyod_adapter import (
     NonFiniteScoresError,
@@ -33,16 +32,7 @@ def zero_split():
 
 @pytest.fixture(scope="module")
 def degenerate_split(zero_split):
-    def edit(x):
-        x = x.copy()
-        x[:, 0], x[:, 1] = 0.0, 0.7
-        return x
-
-    x_train, n = edit(zero_split.x_train), zero_split.n_normal
-    x_train[: n // 2] = x_train[n // 2]
-    x_train[n : n + 10] = x_train[n]
-    return dataclasses.replace(zero_split, x_train=x_train, x_val=edit(zero_split.x_val),
-                               x_test=edit(zero_split.x_test))
+    return toy_degenerate(zero_split)
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,26 @@ def target_group(spec: DatasetSpec, experiment: str) -> str:
     return next(name for name, s in spec.presets.items() if (set(s.normal), set(s.all_anomalies)) == key)
 
 
+def effective_n(spec: DatasetSpec, n: int) -> int:
+    """The documented rule for tables with few anomalies: at most half of the table's anomalous
+    rows are used as known training anomalies, n_eff = min(n, ⌊A / 2⌋) (so n = 100 needs A ≥ 200).
+
+    The rest stays available for the validation and test parts (about a quarter of A ends up in
+    them, SPEC §1.1). Applies where the registry knows A (`n_anomalies_total`); n = 0 stays 0.
+    """
+    total = spec.n_anomalies_total
+    return n if total is None else min(n, max(1, total // 2)) if n > 0 else 0
+
+
+def epochs_for(run: dict, dataset: str) -> int | None:
+    """`run.epochs`: one override for every data set (null = the papers' epochs), or a mapping
+    per data set with an optional `default` (e.g. fewer epochs for the large tables on a CPU)."""
+    epochs = run.get("epochs")
+    if isinstance(epochs, dict):
+        return epochs.get(dataset, epochs.get("default"))
+    return epochs
+
+
 def expand(config: dict) -> list[Job]:
     user = config.get("user_datasets") or {}
     jobs: set[Job] = set()
@@ -64,8 +84,8 @@ def expand(config: dict) -> list[Job]:
                     if p > 0 and not spec.pollution:
                         continue
                     for n in grid.get("n_anomalies", [100]):
-                        for seed in config["seeds"]:
-                            cell = Cell(dataset, experiment, int(n), fmt_p(p), int(seed))
+                        for seed in grid.get("seeds") or config["seeds"]:
+                            cell = Cell(dataset, experiment, effective_n(spec, int(n)), fmt_p(p), int(seed))
                             jobs.update(Job(cell, m) for m in grid["methods"])
     return sorted(jobs)
 
@@ -91,9 +111,10 @@ def loader_sources(spec: DatasetSpec) -> list[str]:
 
 
 def method_sources(method: str) -> list[str]:
-    from alarmbench.methods import _METHODS
+    from alarmbench.methods import _METHODS, PYOD_PREFIX
 
-    return [str(SRC / "methods" / f"{_METHODS[method][0].split(':')[0]}.py")]
+    module = "pyod_adapter" if method.startswith(PYOD_PREFIX) else _METHODS[method][0].split(":")[0]
+    return [str(SRC / "methods" / f"{module}.py")]
 
 
 def code_hash(paths: list[str]) -> str:

@@ -18,9 +18,10 @@ def method_options(method):
     return config["method_options"].get(method, {})
 
 
-def run_params(method=None):
-    """What a training job needs to know; part of `params`, so a change reruns exactly its jobs."""
-    return dict(RUN, options=method_options(method) if method else {})
+def run_params(w, options):
+    """What a training job needs to know (epochs resolved for its data set); part of `params`,
+    so a change reruns exactly its jobs."""
+    return dict(RUN, epochs=grid.epochs_for(RUN, w.dataset), options=options)
 
 
 def target_options(target):

@@ -10,7 +10,7 @@ rule evaluate:
         RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}/metrics.json",
     params:
         max_fpr=max_fpr,
-        epochs=RUN["epochs"],
+        epochs=lambda w: grid.epochs_for(RUN, w.dataset),
     log:
         "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.log",
     script:

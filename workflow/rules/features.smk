@@ -17,7 +17,7 @@ rule extract:
         val=directory(RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/features/{kind}/val"),
         test=directory(RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/features/{kind}/test"),
     params:
-        run=lambda w: dict(RUN, options=target_options(stages.FEATURES[w.kind][0])),
+        run=lambda w: run_params(w, target_options(stages.FEATURES[w.kind][0])),
         user=USER,
     wildcard_constraints:
         kind="gradients|activations",

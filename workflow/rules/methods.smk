@@ -11,7 +11,7 @@ rule fit_score:
         scores=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}/scores.npz",
         info=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}/fit.json",
     params:
-        run=lambda w: run_params(w.method),
+        run=lambda w: run_params(w, method_options(w.method)),
         code=lambda w: code_hash(method_code(w.method)),
         targets_dir=group_dir,
         features=lambda w: {kind: feature_dirs(w, kind) for kind in stages.features_for(w.method)},

@@ -19,7 +19,7 @@ rule train_target:
         RESULTS + "/{dataset}/_targets/{group}_p{p}/seed{seed}/{tfile}.pt",
     params:
         target=lambda w: TARGET_OF_FILE[w.tfile],
-        run=lambda w: dict(RUN, options=target_options(TARGET_OF_FILE[w.tfile])),
+        run=lambda w: run_params(w, target_options(TARGET_OF_FILE[w.tfile])),
         code=lambda w: target_code(TARGET_OF_FILE[w.tfile]),
         user=USER,
     wildcard_constraints:

@@ -80,6 +80,7 @@ class DatasetSpec:
     citation: str = ""
     notes: str = ""
     loader_options: Mapping[str, object] = field(default_factory=dict)
+    n_anomalies_total: int | None = None  # anomalous rows in the whole table, where known (caps n, see grid)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", _strs(self.classes))

@@ -174,8 +174,9 @@ class KerasLSTM(nn.Module):
         gates_x = F.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)
         h = c = None
         outputs = []
-        for t in range(x.shape[1]):
-            gates = gates_x[:, t] if h is None else gates_x[:, t] + h @ lstm.weight_hh_l0.t()
+        # unbind, not gates_x[:, t]: the backward of a select fills a zero (B, T, 4H) tensor per step.
+        for gx in gates_x.unbind(1):
+            gates = gx if h is None else gx + h @ lstm.weight_hh_l0.t()
             i, f, g, o = gates.chunk(4, dim=1)
             c = torch.sigmoid(i) * torch.tanh(g) if c is None else torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)

@@ -120,3 +120,19 @@ def test_header_validation_errors_name_the_file(tmp_path: Path, corrupt, match: 
     corrupt(path)
     with pytest.raises(FeatureCacheError, match=match):
         FeatureCache(path)
+
+
+def test_lead_slice_and_disk_rows_match_the_loaded_tensor(tmp_path: Path) -> None:
+    from alarmbench.features.cache import DiskRows
+
+    data = torch.randn(23, 4, 5, generator=torch.Generator().manual_seed(1))
+    with FeatureCacheWriter(tmp_path / "f", (4, 5), chunk_rows=4, expected_rows=23) as w:
+        w.append(data)
+    cache = FeatureCache(tmp_path / "f")
+    want = data.to(torch.float16)[:, :3]
+    assert torch.equal(cache.load(lead=slice(0, 3)), want)
+    assert cache.nbytes(lead=slice(0, 3)) == 23 * 3 * 5 * 2 and cache.nbytes(torch.float32) == 23 * 4 * 5 * 4
+    rows = DiskRows(cache, lead=slice(0, 3))
+    idx = torch.tensor([22, 0, 5, 5, 13, 3])  # across chunk files, repeated, unordered
+    assert len(rows) == 23 and torch.equal(rows[idx], want[idx])
+    assert DiskRows(cache, dtype=torch.float32)[idx].dtype == torch.float32

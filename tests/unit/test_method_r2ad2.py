@@ -83,3 +83,29 @@ def test_snapshot_chain_is_shared_and_ordered(split, tmp_path):
     # later snapshots moved away from θ(T0)
     assert any(not torch.equal(four[0][k], four[3][k]) for k in four[0])
     assert (tmp_path / "targets" / "gaa_ae.pt").exists()
+
+
+def test_cached_features_on_disk_give_the_same_scores_as_in_memory(split, tmp_path):
+    """The workflow's path: gradients of the 4-snapshot chain read from the fp16 cache, held in
+    memory when they fit, else gathered per batch from the memory-mapped files (bounded memory)."""
+    from alarmbench.features.cache import DiskRows, FeatureCacheWriter
+    from alarmbench.features.gradients import PerSampleGradients
+    from alarmbench.nets.targets import r2ad2_target
+
+    ctx = toy_context(epochs=2)
+    ctx.work_dir = tmp_path / "work"
+    snaps = snapshot_family(split, ctx, 4)
+    grads = PerSampleGradients(r2ad2_target(split.x_train.shape[1:], ctx.hparams.encoder), snaps)
+    for part in ("train", "val", "test"):
+        x = getattr(split, f"x_{part}")
+        with FeatureCacheWriter(tmp_path / part, (4, grads.n_params), chunk_rows=64, expected_rows=len(x)) as w:
+            w.append(grads(x))
+    ctx.features = {"gradients": {p: tmp_path / p for p in ("train", "val", "test")}}
+    in_memory = R2AD2(3).fit(split, ctx)
+    ctx.feature_memory_bytes = 1  # nothing fits: per-batch reads from the memory-mapped cache
+    ctx.work_dir = tmp_path / "work2"  # no training checkpoint to resume from (same snapshots: deterministic)
+    assert isinstance(ctx.training_features("gradients", lead=slice(0, 3)), DiskRows)
+    streamed = R2AD2(3).fit(split, ctx)
+    a, b = in_memory.score_split(split, "test"), streamed.score_split(split, "test")
+    assert np.array_equal(a, b) and np.isfinite(a).all()
+    assert roc_auc_score(split.a_test, a) > 0.8

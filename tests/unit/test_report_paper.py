@@ -87,3 +87,14 @@ def test_comparison_covers_ablation_and_a3_table(tmp_path):
     assert r"KDD (\texttt{nsl\_kdd\_20})" in tex and r"$\checkmark$" in tex
     assert pd.read_csv(paths[0]).shape[0] == len(cmp)
     assert write_comparison(cmp.iloc[:0], tmp_path / "none") == []
+
+
+def test_reduced_epochs_are_named_in_the_note():
+    rows = [{"dataset": "nsl_kdd_20", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.8,
+             "std": 0.0, "epochs": "1"},
+            {"dataset": "mammography", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.94,
+             "std": 0.0, "epochs": "paper"}]
+    cmp = compare(_summary(rows)).set_index("dataset")
+    assert cmp.loc["nsl_kdd_20", "epochs"] == "1"
+    assert cmp.loc["nsl_kdd_20", "note"] == "variant data set; 1 epoch(s), not the papers'"
+    assert cmp.loc["mammography", "note"] == "" and cmp.loc["mammography", "epochs"] == "paper"

@@ -136,3 +136,14 @@ def test_number_format_and_escape():
     assert L.fmt_pm(0.93, 0.012) == ".93 ± .01" and L.fmt_pm(0.93, float("nan")) == ".93"
     assert L.latex_escape("a_b & 5% ± c") == r"a\_b \& 5\% $\pm$ c"
     assert re.fullmatch(r"[\w-]+", L.safe_stem("pyod:XGBOD v1.2"))
+
+
+def test_reduced_epochs_are_labelled_in_table_and_csv():
+    recs = [record(ds, "known", m, s, epochs=e) for s in SEEDS for m in ("ae", "devnet")
+            for ds, e in (("mammography", "paper"), ("digits", 1))]
+    table = method_table(summarise(records_to_frame(recs)), "known", "t3", "Table 3")
+    tex = table.latex.render()
+    assert _row(tex, r"\texttt{digits} (1 ep.)") and _row(tex, "Mammography")
+    assert L.EPOCHS_NOTE in tex
+    epochs = table.frame.set_index(["metric", "dataset"])["epochs"]
+    assert epochs[("test_auc", "digits")] == "1" and epochs[("test_auc", "mammography")] == "paper"

@@ -93,8 +93,17 @@ def target_code(target):
     return code_hash([str(grid.SRC / "methods" / "targets.py")] + method_code(method))
 
 
+CELL_METHODS = {}  # cell path -> its methods, sorted
+for _j in JOBS:
+    CELL_METHODS.setdefault(_j.cell.path, []).append(_j.method)
+
+
+def cell_methods(w):
+    return sorted(CELL_METHODS[f"{w.dataset}/{w.experiment}/n{w.n}_p{w.p}/seed{w.seed}"])
+
+
 def metrics_files():
-    return [f"{RESULTS}/{j.cell.path}/{j.method}/metrics.json" for j in JOBS]
+    return [f"{RESULTS}/{cell.path}/metrics.json" for cell in CELLS]
 
 
 def final_outputs():

@@ -1,18 +1,20 @@
-# Metrics per (cell, method) and the long-format table over everything.
+# Metrics per cell (one job evaluates every method of the cell) and the long-format table over
+# everything.
 
 
 rule evaluate:
     input:
         split=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/split.npz",
-        scores=rules.fit_score.output.scores,
-        info=rules.fit_score.output.info,
+        scores=lambda w: [f"{cell_dir(w)}/{m}/scores.npz" for m in cell_methods(w)],
+        info=lambda w: [f"{cell_dir(w)}/{m}/fit.json" for m in cell_methods(w)],
     output:
-        RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}/metrics.json",
+        RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/metrics.json",
     params:
+        methods=cell_methods,
         max_fpr=max_fpr,
         epochs=lambda w: grid.epochs_for(RUN, w.dataset),
     log:
-        "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.log",
+        "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
     script:
         "../scripts/evaluate.py"
 

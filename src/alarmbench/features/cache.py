@@ -29,7 +29,8 @@ import torch
 
 from alarmbench.fileio import sha256_file
 
-__all__ = ["FORMAT", "VERSION", "FeatureCacheError", "FeatureCacheWriter", "FeatureCache", "checkpoint_sources"]
+__all__ = ["FORMAT", "VERSION", "FeatureCacheError", "FeatureCacheWriter", "FeatureCache", "DiskRows",
+           "checkpoint_sources"]
 
 FORMAT = "alarmbench-feature-cache"
 VERSION = 1
@@ -315,11 +316,54 @@ class FeatureCache:
         for arr in self.iter_arrays():
             yield torch.from_numpy(arr).to(device=device, dtype=dtype or _DTYPES[self.dtype])
 
-    def load(self, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None) -> torch.Tensor:
-        """Everything as one (n_rows, *row_shape) tensor, filled in place on `device`."""
-        out = torch.empty((self.n_rows, *self.row_shape), dtype=dtype or _DTYPES[self.dtype], device=device)
+    def load(self, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
+             lead: slice = slice(None)) -> torch.Tensor:
+        """Everything as one (n_rows, *row_shape) tensor, filled in place on `device`.
+
+        lead: a slice of the first per-row axis to keep (e.g. the first k of 4 snapshots), taken
+        while reading, so no full-size intermediate is ever allocated."""
+        shape = self.selected_shape(lead)
+        out = torch.empty((self.n_rows, *shape), dtype=dtype or _DTYPES[self.dtype], device=device)
         lo = 0
         for arr in self.iter_arrays():
-            out[lo : lo + arr.shape[0]].copy_(torch.from_numpy(arr))
+            out[lo : lo + arr.shape[0]].copy_(torch.from_numpy(_lead(arr, lead)))
             lo += arr.shape[0]
         return out
+
+    def selected_shape(self, lead: slice = slice(None)) -> tuple[int, ...]:
+        if not self.row_shape:
+            return self.row_shape
+        return (len(range(*lead.indices(self.row_shape[0]))), *self.row_shape[1:])
+
+    def nbytes(self, dtype: torch.dtype | None = None, lead: slice = slice(None)) -> int:
+        itemsize = torch.empty((), dtype=dtype or _DTYPES[self.dtype]).element_size()
+        return self.n_rows * int(np.prod(self.selected_shape(lead), dtype=np.int64)) * itemsize
+
+
+def _lead(arr: np.ndarray, lead: slice) -> np.ndarray:
+    return arr if lead == slice(None) else arr[:, lead]
+
+
+class DiskRows:
+    """Random row access to a cache that stays on disk (memory-mapped chunk files), for features
+    larger than the memory budget: `rows[idx]` gathers a mini-batch as a tensor. The page cache
+    keeps what fits; the process itself holds one batch at a time."""
+
+    def __init__(self, cache: FeatureCache, *, lead: slice = slice(None), dtype: torch.dtype | None = None) -> None:
+        self.arrays = list(cache.iter_arrays())
+        self.starts = np.cumsum([0] + [a.shape[0] for a in self.arrays])
+        self.lead, self.dtype = lead, dtype
+        self.shape = (cache.n_rows, *cache.selected_shape(lead))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, idx: torch.Tensor | np.ndarray) -> torch.Tensor:
+        idx = np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx, dtype=np.int64)
+        which = np.searchsorted(self.starts, idx, side="right") - 1
+        out = np.empty((len(idx), *self.shape[1:]), dtype=self.arrays[0].dtype if self.arrays else np.float32)
+        for f in np.unique(which):
+            mask = which == f
+            out[mask] = _lead(self.arrays[f][idx[mask] - self.starts[f]], self.lead)
+        t = torch.from_numpy(out)
+        return t if self.dtype is None else t.to(self.dtype)

@@ -37,6 +37,9 @@ class Context:
     # Cached real-data features: {kind: {part: cache dir}}, e.g. {"gradients": {"train": ...}}.
     features: dict[str, dict[str, Path]] = field(default_factory=dict)
     progress: bool = False
+    # Cached training features up to this size are held in (device) memory, larger ones are
+    # gathered per batch from the memory-mapped cache (`training_features`).
+    feature_memory_bytes: int = 4 * 2**30
 
     def option(self, key: str, default: Any) -> Any:
         return self.options.get(key, default)
@@ -52,15 +55,35 @@ class Context:
         """A generator on the compute device for the named sub-stream (counter-examples)."""
         return torch.Generator(device=self.device).manual_seed(substream_seed(self.seed, stream))
 
-    def cached_features(self, kind: str, part: str, dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+    def cached_features(self, kind: str, part: str, dtype: torch.dtype | None = torch.float32, *,
+                        lead: slice = slice(None)) -> torch.Tensor | None:
         """Real-data features of a split part from the on-disk cache (read once, onto the device),
-        or None when this run has no cache for them (the method then computes them itself)."""
+        or None when this run has no cache for them (the method then computes them itself).
+        dtype None keeps the cache's own (fp16 by default: half the memory; convert per batch)."""
+        cache = self.feature_cache(kind, part)
+        return None if cache is None else cache.load(device=self.device, dtype=dtype, lead=lead)
+
+    def feature_cache(self, kind: str, part: str):
+        """The on-disk cache (`features.cache.FeatureCache`) of a split part, or None."""
         path = self.features.get(kind, {}).get(part)
         if path is None:
             return None
         from alarmbench.features.cache import FeatureCache
 
-        return FeatureCache(path).load(device=self.device, dtype=dtype)
+        return FeatureCache(path)
+
+    def training_features(self, kind: str, part: str = "train", *, lead: slice = slice(None)):
+        """Training features for random mini-batch access, in the cache's dtype: one tensor on the
+        device when they fit `feature_memory_bytes`, else `DiskRows` (memory-mapped, one batch
+        in memory at a time), so a job's memory stays bounded whatever the data set's size."""
+        cache = self.feature_cache(kind, part)
+        if cache is None:
+            return None
+        if cache.nbytes(lead=lead) <= self.feature_memory_bytes:
+            return cache.load(device=self.device, lead=lead)
+        from alarmbench.features.cache import DiskRows
+
+        return DiskRows(cache, lead=lead)
 
     def seed_torch(self, stream: str) -> None:
         """Seed torch's global RNG (weight init, dropout) from the named sub-stream."""

@@ -35,7 +35,9 @@ class R2AD2(Detector):
         snapshots = snapshot_family(split, ctx, self.k)
         self.gradients = PerSampleGradients(r2ad2_target(shape, ctx.hparams.encoder), snapshots, device=ctx.device)
         self.cache = ctx
-        feats = self._cached(ctx, "train")
+        # The workflow's cache holds the 4-snapshot chain's gradients: GAA-k reads the first k, in
+        # the cache's fp16 (half the memory; converted per batch, exactly), in memory when they fit.
+        feats = ctx.training_features("gradients", lead=slice(0, self.k))
         if feats is None:
             feats = self.gradients(as_tensor(split.x_train, ctx))  # (N, k, P), kept for all epochs
         y = as_tensor(split.a_train.astype(np.float32), ctx)
@@ -54,7 +56,7 @@ class R2AD2(Detector):
 
         def step(idx: torch.Tensor) -> torch.Tensor:
             idx = idx.to(ctx.device)
-            g_real, y_real = feats[idx], y[idx]
+            g_real, y_real = feats[idx].to(ctx.device, torch.float32), y[idx]
             g_noise = self.gradients(counterexamples(len(idx), shape, noise_gen))
             # Alarm step: BN with running statistics (a fixed affine map here), dropout on.
             self.alarm.set_modes(bn_training=False, alarm_training=True)
@@ -79,18 +81,15 @@ class R2AD2(Detector):
         self.alarm.eval()
         return self
 
-    def _cached(self, ctx: Context, part: str) -> torch.Tensor | None:
-        """The workflow's cache holds the gradients of the 4-snapshot chain: GAA-k reads the first k."""
-        feats = ctx.cached_features("gradients", part)
-        return None if feats is None else feats[:, : self.k].contiguous()
-
     @torch.no_grad()
     def score_split(self, split: Split, part: str) -> np.ndarray:
-        feats = self._cached(self.cache, part)
-        if feats is None:
+        cache = self.cache.feature_cache("gradients", part)
+        if cache is None:
             return super().score_split(split, part)
         self.alarm.eval()
-        return torch.cat([self.alarm(g).double().cpu() for g in feats.split(4096)]).numpy()
+        lead = slice(0, self.k)
+        return torch.cat([self.alarm(torch.from_numpy(arr[:, lead]).to(self.device, torch.float32)).double().cpu()
+                          for arr in cache.iter_arrays()]).numpy()  # streamed, one chunk file at a time
 
     @torch.no_grad()
     def score(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:

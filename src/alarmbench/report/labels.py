@@ -18,6 +18,8 @@ PAPER_METHODS = frozenset({"r2ad2", "r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4", 
 _METHOD_ORDER = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3", "a3-2020", "deepsvdd",
                  "r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4")
 DAGGER_NOTE = "not in the papers"
+EPOCHS_NOTE = ("(k ep.): every training loop of that data set ran k epochs instead of the papers' "
+               "schedule (a CPU run); not comparable with the published numbers.")
 #: The snapshot ablation (R2-AD2 Table 5): method id → number of AE snapshots; `r2ad2` is 3.
 ABLATION = {f"r2ad2-{k}": k for k in (1, 2, 3, 4)}
 

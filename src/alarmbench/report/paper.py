@@ -29,7 +29,7 @@ TABLE_TITLES = {"table3": "R2-AD2 Table 3 (known)", "table4": "R2-AD2 Table 4 (u
                 "table5": "R2-AD2 Table 5 (snapshot ablation)", "a3_table5": "A³ Table V (threshold metrics)"}
 METRIC_ORDER = ("auc", "ap", "f1", "precision", "recall")
 COLUMNS = ["table", "experiment", "dataset", "paper_dataset", "variant", "method", "metric", "n_anomalies",
-           "ours_mean", "ours_std", "ours_n", "paper_mean", "paper_std", "diff", "within", "note"]
+           "epochs", "ours_mean", "ours_std", "ours_n", "paper_mean", "paper_std", "diff", "within", "note"]
 
 
 def published(table: str) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def _r2ad2_rows(summary: pd.DataFrame, table: str, experiment: str) -> list[dict
         metric = r["metric"].removeprefix("test_")
         out.append({"table": table, "experiment": experiment, "dataset": r["dataset"], "paper_dataset": paper_ds,
                     "variant": variant, "method": r["method"], "metric": metric, "n_anomalies": r["n_anomalies"],
-                    "ours_mean": r["mean"], "ours_std": r["std"], "ours_n": r["count"],
+                    "epochs": r.get("epochs", "paper"), "ours_mean": r["mean"], "ours_std": r["std"], "ours_n": r["count"],
                     "paper_mean": pub.loc[key, f"{metric}_mean"], "paper_std": pub.loc[key, f"{metric}_std"]})
     return out
 
@@ -113,19 +113,28 @@ def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc",)) -
     bound = df["paper_std"].fillna(0.0).clip(lower=tol)
     within = df["diff"].abs() <= bound + 1e-9  # published values have 2 decimals: no float-noise misses
     df["within"] = within.astype("boolean").where(df["metric"].isin(list(within_metrics)), pd.NA)
-    default_note = df["variant"].map({True: "variant data set", False: ""})
-    df["note"] = df["note"].astype(object).where(df["note"].notna(), default_note)
+    df["epochs"] = df["epochs"].fillna("paper").astype(str)
+    default_note = [_default_note(v, e) for v, e in zip(df["variant"], df["epochs"])]
+    df["note"] = df["note"].astype(object).where(df["note"].notna(), pd.Series(default_note, index=df.index))
     df = df.astype({"n_anomalies": "Int64", "ours_n": "Int64", "variant": bool})
     key = [(list(PAPER_FILES).index(t), e, L.dataset_sort_key(d), L.method_sort_key(m), METRIC_ORDER.index(x))
            for t, e, d, m, x in zip(df["table"], df["experiment"], df["dataset"], df["method"], df["metric"])]
     return df.iloc[sorted(range(len(df)), key=key.__getitem__)].reset_index(drop=True)
 
 
+def _default_note(variant: bool, epochs: str) -> str:
+    """Why a row may differ from the paper: a smaller variant of its data set, fewer epochs."""
+    parts = (["variant data set"] if variant else []) + ([f"{epochs} epoch(s), not the papers'"]
+                                                          if epochs != "paper" else [])
+    return "; ".join(parts)
+
+
 def comparison_latex(df: pd.DataFrame) -> str:
     """A booktabs longtable, one block per published table."""
     def data_cell(r) -> str:
         name = L.latex_escape(r.paper_dataset)
-        return rf"{name} (\texttt{{{L.latex_escape(r.dataset)}}})" if r.variant else name
+        cell = rf"{name} (\texttt{{{L.latex_escape(r.dataset)}}})" if r.variant else name
+        return cell if r.epochs == "paper" else f"{cell} ({r.epochs} ep.)"
 
     def within_cell(w) -> str:
         return "" if pd.isna(w) else (r"$\checkmark$" if w else r"$\times$")
@@ -140,7 +149,8 @@ def comparison_latex(df: pd.DataFrame) -> str:
     latex = LatexTable([["Data", "Method", "Metric", "Ours", "Paper", r"$\Delta$", "Within"]], blocks, "lllcccc",
                        "Reproduced vs published numbers. Within: |Δ| ≤ max(published std, 0.03), for AUC.",
                        "tab:paper_comparison", long=True,
-                       notes=[r"Data set (\texttt{name}): our smaller variant of the paper's data set."])
+                       notes=[r"Data set (\texttt{name}): our smaller variant of the paper's data set.",
+                              L.EPOCHS_NOTE])
     return latex.render()
 
 

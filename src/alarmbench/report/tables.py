@@ -52,12 +52,27 @@ def _dataset_cell(dataset: str) -> str:
     return L.latex_escape(name) if name and not variant else rf"\texttt{{{L.latex_escape(dataset)}}}"
 
 
-def notes_for(methods, datasets) -> list[str]:
+def reduced_epochs(rows: pd.DataFrame) -> dict[str, str]:
+    """Data set → its epochs setting where it is not the papers' schedule (e.g. "1" on a CPU run)."""
+    if "epochs" not in rows:
+        return {}
+    other = rows[rows["epochs"] != "paper"]
+    return {d: "/".join(sorted(set(e))) for d, e in other.groupby("dataset")["epochs"]}
+
+
+def epochs_cell(dataset: str, reduced: dict[str, str]) -> str:
+    cell = _dataset_cell(dataset)
+    return f"{cell} ({reduced[dataset]} ep.)" if dataset in reduced else cell
+
+
+def notes_for(methods, datasets, reduced: dict[str, str] | None = None) -> list[str]:
     notes = []
     if any(m not in L.PAPER_METHODS for m in methods):
         notes.append(r"\textsuperscript{\dag}" + L.DAGGER_NOTE + ".")
     if any(_dataset_cell(d).startswith(r"\texttt") for d in datasets):
         notes.append(r"\texttt{typewriter}: data set not in the papers, or a smaller variant.")
+    if reduced:
+        notes.append(L.EPOCHS_NOTE)
     return notes
 
 
@@ -75,18 +90,20 @@ def method_table(summary: pd.DataFrame, experiment: str, name: str, caption: str
         return None
     datasets = sorted(rows["dataset"].unique(), key=L.dataset_sort_key)
     methods = sorted(rows["method"].unique(), key=L.method_sort_key)
+    reduced = reduced_epochs(rows)
     blocks, frames = [], []
     for metric in (m for m in metrics if m in set(rows["metric"])):
         part = rows[rows["metric"] == metric]
         mean = part.pivot_table(index="dataset", columns="method", values="mean").reindex(datasets, columns=methods)
         std = part.pivot_table(index="dataset", columns="method", values="std", dropna=False).reindex(
             datasets, columns=methods)
-        body = [[_dataset_cell(d), *best_cells(list(mean.loc[d]), list(std.loc[d]))] for d in datasets]
+        body = [[epochs_cell(d, reduced), *best_cells(list(mean.loc[d]), list(std.loc[d]))] for d in datasets]
         overall = mean.mean(axis=0)  # mean over data sets of the per-data-set seed means
         body.append(["mean", *best_cells(list(overall), [math.nan] * len(methods))])
         frame = pd.concat({"mean": mean, "std": std}, axis=1).swaplevel(axis=1)
         frame.columns = [f"{m}_{s}" for m, s in frame.columns]
         frame = frame[[f"{m}_{s}" for m in methods for s in ("mean", "std")]].reset_index()
+        frame.insert(1, "epochs", frame["dataset"].map(lambda d: reduced.get(d, "paper")))
         extra = [{"dataset": "mean", **{f"{m}_mean": overall[m] for m in methods}}]
         if reference in methods and len(methods) > 1:
             test = wilcoxon_vs(part[["dataset", "method", "mean"]], reference=reference).set_index("method")["pvalue"]
@@ -99,7 +116,7 @@ def method_table(summary: pd.DataFrame, experiment: str, name: str, caption: str
     frame = frame[["metric", *[c for c in frame.columns if c != "metric"]]]
     latex = LatexTable([["Data", *[L.latex_method(m) for m in methods]]], blocks, "l" + "c" * len(methods),
                        f"{caption} ({n_text(rows)}, p = 0; mean ± std over seeds).", f"tab:{name}",
-                       notes=notes_for(methods, datasets), resize=len(methods) > 6)
+                       notes=notes_for(methods, datasets, reduced), resize=len(methods) > 6)
     return Table(name, frame, latex)
 
 

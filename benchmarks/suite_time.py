@@ -1,0 +1,119 @@
+"""Wall time and job-time breakdown of a finished Snakemake run, from the rules' `benchmark:` files.
+
+    python benchmarks/suite_time.py --log .snakemake/log/<run>.snakemake.log
+    python benchmarks/suite_time.py --bench-dir benchmarks/out --datasets nsl_kdd_20 mammography
+
+Only train_target, extract and fit_score write benchmark files (workflow/rules/*.smk), one TSV per
+job: benchmarks/out/{targets,extract,fit}/<dataset>/…/<stem>.tsv with Snakemake's columns (s,
+h:m:s, max_rss in MiB, …, cpu_time). fetch/prepare/split/evaluate/report write none, so the job
+seconds below leave them out; the suite wall time (first to last timestamp of the log) has them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+RULES = {"targets": "train_target", "extract": "extract", "fit": "fit_score"}  # benchmark sub-dir → rule
+CHEAP = ("iforest", "ae")  # fit jobs that do almost no work: their time is mostly start-up
+HOST_GOAL_MIB = 8e9 / 2**20  # the 8 GB host-memory goal; Snakemake's "MB" are MiB (rss / 1024²)
+# Snakemake prefixes its log records with time.asctime(): "[Tue Dec  1 17:54:39 2026]".
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d{1,2} \d\d:\d\d:\d\d \d{4})\]")
+ELAPSED = re.compile(r"^Elapsed time: (\S+)")  # Snakemake 9's last line; includes building the DAG
+
+
+def read_jobs(bench_dir: Path) -> pd.DataFrame:
+    """One row per benchmark file: path, rule, dataset, stem, s, max_rss, cpu_time.
+
+    A `repeat(...)` benchmark has one line per repeat: times are summed, memory maxed.
+    "NA" (a job shorter than Snakemake's first sample) becomes NaN.
+    """
+    rows = []
+    for f in sorted(bench_dir.rglob("*.tsv")):
+        rel = f.relative_to(bench_dir)
+        t = pd.read_csv(f, sep="\t", na_values=["NA", "-"])
+        rows.append({"path": str(rel.with_suffix("")), "rule": RULES.get(rel.parts[0], rel.parts[0]),
+                     "dataset": rel.parts[1] if len(rel.parts) > 2 else "?", "stem": rel.stem,
+                     "s": t["s"].sum(), "max_rss": t["max_rss"].max(), "cpu_time": t["cpu_time"].sum(min_count=1)})
+    return pd.DataFrame(rows, columns=["path", "rule", "dataset", "stem", "s", "max_rss", "cpu_time"])
+
+
+def log_span(log: Path) -> tuple[datetime, datetime, int, str | None]:
+    """First and last timestamp in a Snakemake log, how many there were, and its 'Elapsed time'."""
+    lines = log.read_text(errors="replace").splitlines()
+    stamps = [datetime.strptime(m.group(1), "%a %b %d %H:%M:%S %Y") for line in lines if (m := STAMP.match(line))]
+    if not stamps:
+        raise ValueError(f"no '[<asctime>]' timestamps in {log} (a --quiet run writes none)")
+    elapsed = next((m.group(1) for line in reversed(lines) if (m := ELAPSED.match(line))), None)
+    return stamps[0], stamps[-1], len(stamps), elapsed
+
+
+def breakdown(jobs: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Jobs, total/median/max seconds and share of all job seconds per value of `by`."""
+    g = jobs.groupby(by)["s"].agg(jobs="count", total_s="sum", median_s="median", max_s="max")
+    g["share"] = (g.total_s / jobs.s.sum()).map("{:.1%}".format)
+    return g.sort_values("total_s", ascending=False).round(1)
+
+
+def hms(seconds: float) -> str:
+    return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{seconds % 60:04.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench-dir", type=Path, default=Path("benchmarks/out"))
+    ap.add_argument("--datasets", nargs="+", help="only jobs of these data sets (the path's data-set part)")
+    ap.add_argument("--log", type=Path, help="Snakemake log of the run, for the suite wall time")
+    ap.add_argument("--top", type=int, default=10, help="how many of the longest jobs to list")
+    args = ap.parse_args(argv)
+
+    wall = None
+    if args.log:
+        first, last, n, elapsed = log_span(args.log)
+        wall = (last - first).total_seconds()
+        print(f"suite wall time: {hms(wall)} ({wall:,.0f} s; {first:%Y-%m-%d %H:%M:%S} → {last:%Y-%m-%d %H:%M:%S}, "
+              f"{n} log timestamps, 1 s resolution)" + (f"; Snakemake's 'Elapsed time' {elapsed}" if elapsed else ""))
+    if not args.bench_dir.is_dir():
+        print(f"no benchmark directory {args.bench_dir}")
+        return 0 if wall is not None else 1
+    jobs = read_jobs(args.bench_dir)
+    if args.datasets:
+        jobs = jobs[jobs.dataset.isin(args.datasets)]
+    if jobs.empty:
+        print(f"no benchmark files in {args.bench_dir}" + (f" for {args.datasets}" if args.datasets else ""))
+        return 0
+    total = jobs.s.sum()
+    print(f"{len(jobs)} benchmarked jobs in {args.bench_dir}: {total:,.0f} job seconds ({hms(total)}), "
+          f"cpu_time {jobs.cpu_time.sum():,.0f} s" + (f"; on average {total / wall:.2f} benchmarked jobs "
+                                                      "running over the wall time" if wall else ""))
+    pd.set_option("display.width", 160)
+    print("\nper rule:\n" + breakdown(jobs, "rule").to_string())
+    print("\nper data set:\n" + breakdown(jobs, "dataset").to_string())
+    fits = jobs[jobs.rule == "fit_score"]
+    if not fits.empty:
+        print("\nper method (fit_score jobs):\n" + breakdown(fits, "stem").to_string())
+    longest = jobs.nlargest(args.top, "s")[["path", "s", "max_rss", "cpu_time"]].round(1)
+    print(f"\n{args.top} longest jobs:\n" + longest.to_string(index=False))
+
+    if jobs.max_rss.notna().any():
+        peak = jobs.loc[jobs.max_rss.idxmax()]
+        # Snakemake samples RSS (summed over the job's processes) periodically: a short spike can be
+        # missed; and jobs running side by side add up on the host, which no single file shows.
+        print(f"\npeak max_rss of any job: {peak.max_rss:,.0f} MiB ({peak.path}) = "
+              f"{peak.max_rss / HOST_GOAL_MIB:.0%} of the 8 GB host-memory goal")
+    cheap = fits[fits.stem.isin(CHEAP)]
+    if not cheap.empty:
+        startup = cheap.s.median()
+        print(f"per-job start-up cost, estimate: {startup:.1f} s = median of {len(cheap)} fit_score jobs of "
+              f"{'/'.join(CHEAP)} (the cheapest job class, so an upper bound); over {len(jobs)} jobs ≈ "
+              f"{startup * len(jobs):,.0f} s ({startup * len(jobs) / total:.0%} of the job seconds)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,11 +7,12 @@
 No data is read: the shapes come from the registry's hyper-parameters (encoder → target AE →
 gradient length P, alarm dims, batch size) and the feature count from FEATURES (or --features).
 Random real-data features (N, k, P) are built on the device and stay there, as `methods/r2ad2.py`
-keeps them (fp16 by default, the workflow cache's dtype, converted to fp32 per batch); each timed step is that file's mini-batch: counter-example gradients on the fly
-(PerSampleGradients of k random target snapshots), the alarm step (BN inference, dropout on,
-real + counter-examples, Adam on the alarm) and the BN step (BN training on the real batch,
-alarm inference, Adam on BN). --amp bf16 (CUDA only) runs the two alarm forwards under bf16
-autocast, a what-if: the method itself trains in fp32.
+keeps them (default fp16, the workflow cache's dtype, converted to fp32 per batch); each timed
+step is that file's mini-batch: counter-example gradients on the fly (PerSampleGradients of k
+random target snapshots), the alarm step (BN inference, dropout on, real + counter-examples,
+Adam on the alarm) and the BN step (BN training on the real batch, alarm inference, Adam on BN).
+--amp bf16 (CUDA only) runs the two alarm forwards under bf16 autocast, a what-if: the method
+itself trains in fp32.
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     grads = PerSampleGradients(target, snaps, device=device)
     p, b = grads.n_params, hp.batch_size
     rows = args.rows or 8 * b
-    feats = torch.randn(rows, K, p, device=device).to(getattr(torch, args.feature_dtype))  # resident, read by index every step
+    # Resident for the whole run and gathered by index every step, as the method does.
+    feats = torch.randn(rows, K, p, device=device).to(getattr(torch, args.feature_dtype))
     y = (torch.rand(rows, device=device) < 0.05).float()  # a few known anomalies
     alarm = R2AD2Alarm(p, K, hp.alarm).to(device)
     step = make_step(alarm, feats, y, grads, shape, device, args.amp)

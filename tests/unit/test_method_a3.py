@@ -249,3 +249,31 @@ def test_a3v2_images():
 def test_a3_same_seed_same_scores(a3_fit, zero_split):
     again = A3().fit(zero_split, toy_context(epochs=2, **SMALL))
     np.testing.assert_array_equal(again.score(zero_split.x_test), a3_fit.score(zero_split.x_test))
+
+
+def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, zero_split, tmp_path):
+    """The workflow's path: activations read from the fp16 cache, held in memory when they fit,
+    else gathered per batch from the memory-mapped files; scoring streams the cache."""
+    from alarmbench.features.cache import FeatureCacheWriter
+    from alarmbench.methods.targets import trained_ae
+
+    _, work = a3v2_fit
+    ctx = toy_context(epochs=2)
+    ctx.work_dir = work  # the trained AE target of the fixture
+    ae = trained_ae(zero_split, ctx).eval()
+    for part in ("train", "val", "test"):
+        x = torch.as_tensor(getattr(zero_split, f"x_{part}"))
+        with torch.no_grad():
+            acts = flatten_activations(ae.hidden_activations(x))
+        with FeatureCacheWriter(tmp_path / part, (acts.shape[1],), chunk_rows=50, expected_rows=len(x)) as w:
+            w.append(acts)
+    ctx.features = {"activations": {p: tmp_path / p for p in ("train", "val", "test")}}
+    scores = []
+    for budget, sub in ((2**30, "mem"), (1, "disk")):
+        ctx.feature_memory_bytes, ctx.work_dir = budget, tmp_path / sub
+        (tmp_path / sub / "targets").mkdir(parents=True)
+        for f in (work / "targets").iterdir():  # same target, no alarm checkpoint to resume from
+            (tmp_path / sub / "targets" / f.name).write_bytes(f.read_bytes())
+        scores.append(A3v2().fit(zero_split, ctx).score_split(zero_split, "test"))
+    assert np.array_equal(scores[0], scores[1]) and np.isfinite(scores[0]).all()
+    assert roc_auc_score(zero_split.a_test, scores[0]) > 0.8

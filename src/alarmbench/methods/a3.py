@@ -106,7 +106,7 @@ class A3v2(Detector):
         self.target = trained_ae(split, ctx).eval()
         _freeze(self.target)
         self.cache = ctx
-        feats = ctx.cached_features("activations", "train")
+        feats = ctx.training_features("activations")  # cache dtype; in memory when it fits (base.Context)
         if feats is None:  # computed once, inference mode
             feats = extract_activations(self.target, split.x_train, out_device=device)
         if self.keep_train_activations:
@@ -123,7 +123,7 @@ class A3v2(Detector):
             n = len(idx)
             with torch.no_grad():
                 a_noise = flatten_activations(self.target.hidden_activations(counterexamples(n, shape, noise_gen)))
-            logits = self.alarm(torch.cat([feats[idx], a_noise]))
+            logits = self.alarm(torch.cat([feats[idx].to(device, torch.float32), a_noise]))
             loss = a3v2_loss(logits[:n], y[idx], logits[n:])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -143,11 +143,9 @@ class A3v2(Detector):
 
     @torch.no_grad()
     def score_split(self, split: Split, part: str) -> np.ndarray:
-        feats = self.cache.cached_features("activations", part)
-        if feats is None:
-            return super().score_split(split, part)
         self.alarm.eval()
-        return self.alarm(feats).double().cpu().numpy()
+        scores = self.cache.score_cached("activations", part, self.alarm)
+        return super().score_split(split, part) if scores is None else scores
 
 
 # ------------------------------------------------------------------------------------------------ A³-2020

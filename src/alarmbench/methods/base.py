@@ -55,14 +55,6 @@ class Context:
         """A generator on the compute device for the named sub-stream (counter-examples)."""
         return torch.Generator(device=self.device).manual_seed(substream_seed(self.seed, stream))
 
-    def cached_features(self, kind: str, part: str, dtype: torch.dtype | None = torch.float32, *,
-                        lead: slice = slice(None)) -> torch.Tensor | None:
-        """Real-data features of a split part from the on-disk cache (read once, onto the device),
-        or None when this run has no cache for them (the method then computes them itself).
-        dtype None keeps the cache's own (fp16 by default: half the memory; convert per batch)."""
-        cache = self.feature_cache(kind, part)
-        return None if cache is None else cache.load(device=self.device, dtype=dtype, lead=lead)
-
     def feature_cache(self, kind: str, part: str):
         """The on-disk cache (`features.cache.FeatureCache`) of a split part, or None."""
         path = self.features.get(kind, {}).get(part)
@@ -71,6 +63,15 @@ class Context:
         from alarmbench.features.cache import FeatureCache
 
         return FeatureCache(path)
+
+    def score_cached(self, kind: str, part: str, alarm, *, lead: slice = slice(None)) -> np.ndarray | None:
+        """`alarm(features)` over a cached split part, streamed one chunk file at a time (bounded
+        memory), as float64 NumPy; None when this run has no cache for the part."""
+        cache = self.feature_cache(kind, part)
+        if cache is None:
+            return None
+        return torch.cat([alarm(torch.from_numpy(arr[:, lead]).to(self.device, torch.float32)).double().cpu()
+                          for arr in cache.iter_arrays()]).numpy()
 
     def training_features(self, kind: str, part: str = "train", *, lead: slice = slice(None)):
         """Training features for random mini-batch access, in the cache's dtype: one tensor on the

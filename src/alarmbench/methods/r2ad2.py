@@ -83,13 +83,9 @@ class R2AD2(Detector):
 
     @torch.no_grad()
     def score_split(self, split: Split, part: str) -> np.ndarray:
-        cache = self.cache.feature_cache("gradients", part)
-        if cache is None:
-            return super().score_split(split, part)
         self.alarm.eval()
-        lead = slice(0, self.k)
-        return torch.cat([self.alarm(torch.from_numpy(arr[:, lead]).to(self.device, torch.float32)).double().cpu()
-                          for arr in cache.iter_arrays()]).numpy()  # streamed, one chunk file at a time
+        scores = self.cache.score_cached("gradients", part, self.alarm, lead=slice(0, self.k))
+        return super().score_split(split, part) if scores is None else scores
 
     @torch.no_grad()
     def score(self, x: np.ndarray, chunk: int = 4096) -> np.ndarray:

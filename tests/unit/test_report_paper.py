@@ -86,6 +86,10 @@ def test_comparison_covers_ablation_and_a3_table(tmp_path):
     assert r"\begin{longtable}" in tex and r"\toprule" in tex and r"\bottomrule" in tex and braces_balanced(tex)
     assert r"KDD (\texttt{nsl\_kdd\_20})" in tex and r"$\checkmark$" in tex
     assert pd.read_csv(paths[0]).shape[0] == len(cmp)
+    md = paths[2].read_text().splitlines()
+    assert md[0].startswith("| table | data |") and sum(ln.startswith("| R2-AD2 Table") for ln in md) == (
+        cmp["table"] != "a3_table5").sum()
+    assert "| KDD (`nsl_kdd_20`) |" in paths[2].read_text()
     assert write_comparison(cmp.iloc[:0], tmp_path / "none") == []
 
 

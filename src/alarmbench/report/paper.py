@@ -154,14 +154,29 @@ def comparison_latex(df: pd.DataFrame) -> str:
     return latex.render()
 
 
+def comparison_markdown(df: pd.DataFrame) -> str:
+    """The same rows as a Markdown table (readable where the reports are browsed, e.g. on a forge)."""
+    lines = ["| table | data | method | metric | ours | paper | Δ | within | note |", "|---" * 9 + "|"]
+    for r in df.itertuples():
+        within = "" if pd.isna(r.within) else ("yes" if r.within else "**no**")
+        data = f"{r.paper_dataset} (`{r.dataset}`)" if r.variant else r.paper_dataset
+        lines.append(f"| {TABLE_TITLES.get(r.table, r.table)} | {data} | {L.method_name(r.method)} | {r.metric.upper()} "
+                     f"| {L.fmt_pm(r.ours_mean, r.ours_std, 3)} (n={r.ours_n}) | {L.fmt_pm(r.paper_mean, r.paper_std)} "
+                     f"| {L.fmt_num(r.diff, 3)} | {within} | {r.note} |")
+    return "\n".join(lines + ["", "Within: |Δ| ≤ max(published std, 0.03), for AUC. n = seeds (data sets for "
+                                    "the ablation means)."]) + "\n"
+
+
 def write_comparison(df: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
-    """`paper_comparison.csv` and `.tex` in `out_dir`. With nothing to compare (no data set of the
-    papers ran) the CSV is still written, with its header only, so the workflow output exists."""
-    paths = [Path(out_dir) / "paper_comparison.csv", Path(out_dir) / "paper_comparison.tex"]
+    """`paper_comparison.csv`, `.tex` and `.md` in `out_dir`. With nothing to compare (no data set
+    of the papers ran) the CSV is still written, with its header only, so the workflow output exists."""
+    paths = [Path(out_dir) / f"paper_comparison.{ext}" for ext in ("csv", "tex", "md")]
     with atomic_path(paths[0]) as tmp:
         (df if len(df.columns) else pd.DataFrame(columns=COLUMNS)).to_csv(tmp, index=False)
     if df.empty:
         return []
     with atomic_path(paths[1]) as tmp:
         tmp.write_text(comparison_latex(df))
+    with atomic_path(paths[2]) as tmp:
+        tmp.write_text(comparison_markdown(df))
     return paths

@@ -200,3 +200,16 @@ def test_build_reports_writes_rankings(tmp_path):
     assert r"\input{tables/ranking_test_auc.tex}" in tex and "{figures/cd_test_ap.pdf}" in tex
     assert tex.count(r"\begin{figure}") == len([p for p in written["figures"] if p.suffix == ".pdf"])
     assert not [p for p in out.rglob(".*") if p.is_file()]
+
+
+def test_reduced_epoch_data_sets_are_left_out_of_the_ranks(summary):
+    """A data set trained for 1 epoch (a CPU run) would handicap only the trained methods."""
+    datasets = sorted(set(summary["dataset"]))
+    short = summary.assign(epochs=summary["epochs"].where(summary["dataset"] != datasets[0], "1"))
+    r = R.rank_methods(short, "test_auc")
+    assert datasets[0] not in r.scores.index and r.n_datasets == len(datasets) - 1
+    assert r.reduced_epochs == {datasets[0]: "1"}
+    assert "fewer epochs than the papers" in R.ranking_table(r).latex.render()
+    # with fewer than two full-schedule data sets left, nothing is left out
+    all_short = summary.assign(epochs="1")
+    assert R.rank_methods(all_short, "test_auc").n_datasets == len(datasets)

@@ -32,7 +32,7 @@ from alarmbench.report import labels as L
 from alarmbench.report.latex import Block, LatexTable, bold
 from alarmbench.report.plotting import METRIC_AXIS, palette, save_figure
 from alarmbench.report.select import table_rows
-from alarmbench.report.tables import METRIC_TITLES, Table, n_text, write_table
+from alarmbench.report.tables import METRIC_TITLES, Table, n_text, reduced_epochs, write_table
 
 #: Fewest methods / data sets for the Friedman test and a diagram (Demšar 2006).
 MIN_METHODS, MIN_DATASETS = 3, 2
@@ -63,6 +63,8 @@ class Ranking:
     posthoc: pd.DataFrame = field(default_factory=pd.DataFrame)  # method × method p-values (diagonal 1)
     posthoc_test: str = ""  # NEMENYI or WILCOXON_HOLM
     cd: float = math.nan  # Nemenyi critical difference of average ranks
+    #: data set → its epochs, left out because it ran fewer epochs than the papers (see method_scores)
+    reduced_epochs: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_methods(self) -> int:
@@ -242,12 +244,22 @@ def rank_scores(scores: pd.DataFrame, metric: str = "test_auc", experiment: str 
     return result
 
 
-def method_scores(summary: pd.DataFrame, metric: str = "test_auc",
-                  experiment: str = "known") -> tuple[pd.DataFrame, str]:
+def method_scores(summary: pd.DataFrame, metric: str = "test_auc", experiment: str = "known",
+                  reduced: dict[str, str] | None = None) -> tuple[pd.DataFrame, str]:
     """Data set × method seed means at Table 3's cells (n = 100 or the largest n, p = 0, one
-    epochs setting; the snapshot ablation excluded), and the cell's n as text."""
+    epochs setting; the snapshot ablation excluded), and the cell's n as text.
+
+    Data sets that ran fewer epochs than the papers (a CPU run) are left out when at least
+    MIN_DATASETS others ran the papers' schedule: short training handicaps the trained methods
+    and not the classical ones, so mixing them would bias the ranks. They are recorded in
+    `reduced` (data set → epochs) when a dict is passed."""
     rows = table_rows(summary, experiment, [metric])
     rows = rows[~rows["method"].isin(list(L.ABLATION))]
+    short = reduced_epochs(rows)
+    if short and rows.loc[~rows["dataset"].isin(list(short)), "dataset"].nunique() >= MIN_DATASETS:
+        rows = rows[~rows["dataset"].isin(list(short))]
+        if reduced is not None:
+            reduced.update(short)
     if rows.empty:
         return pd.DataFrame(dtype=float), ""
     wide = rows.pivot_table(index="dataset", columns="method", values="mean", aggfunc="mean")
@@ -261,10 +273,13 @@ def rank_methods(summary: pd.DataFrame, metric: str = "test_auc", experiment: st
                  alpha: float = 0.05, posthoc: str = "auto") -> Ranking | None:
     """Average ranks, Friedman test, post-hoc p-values and CD of the methods of Table 3 (or
     `experiment`) for `metric`; None when the summary has no such rows."""
-    scores, cell = method_scores(summary, metric, experiment)
+    reduced: dict[str, str] = {}
+    scores, cell = method_scores(summary, metric, experiment, reduced)
     if scores.empty:
         return None
-    return rank_scores(scores, metric, experiment, alpha=alpha, posthoc=posthoc, cell=cell)
+    result = rank_scores(scores, metric, experiment, alpha=alpha, posthoc=posthoc, cell=cell)
+    result.reduced_epochs = reduced
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -337,6 +352,10 @@ def ranking_table(r: Ranking, name: str | None = None) -> Table:
     if r.dropped_datasets:
         notes.append("Data sets left out (too few methods ran): "
                      + L.latex_escape(", ".join(map(L.dataset_label, r.dropped_datasets))) + ".")
+    if r.reduced_epochs:
+        notes.append("Data sets left out (fewer epochs than the papers, which handicaps only the trained "
+                     "methods): " + L.latex_escape(", ".join(f"{L.dataset_label(d)} ({e} ep.)"
+                                                           for d, e in r.reduced_epochs.items())) + ".")
     title = _metric_title(r.metric)
     cell = f"{r.cell}, " if r.cell else ""
     caption = (f"Average rank of the methods over {r.n_datasets} data sets by {title} (1 = best; "

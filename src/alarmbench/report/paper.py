@@ -113,7 +113,12 @@ def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc",)) -
     bound = df["paper_std"].fillna(0.0).clip(lower=tol)
     within = df["diff"].abs() <= bound + 1e-9  # published values have 2 decimals: no float-noise misses
     df["within"] = within.astype("boolean").where(df["metric"].isin(list(within_metrics)), pd.NA)
-    df["epochs"] = df["epochs"].fillna("paper").astype(str)
+    # rows built from derived tables (ablation means, A³ Table V) carry no epochs: take the data set's
+    ep = summary.groupby(["dataset", "experiment"])["epochs"].agg(lambda e: "/".join(sorted(set(map(str, e)))))
+    missing = df["epochs"].isna()
+    df.loc[missing, "epochs"] = [ep.get((d, e), "paper") for d, e in zip(df.loc[missing, "dataset"],
+                                                                        df.loc[missing, "experiment"])]
+    df["epochs"] = df["epochs"].astype(str)
     default_note = [_default_note(v, e) for v, e in zip(df["variant"], df["epochs"])]
     df["note"] = df["note"].astype(object).where(df["note"].notna(), pd.Series(default_note, index=df.index))
     df = df.astype({"n_anomalies": "Int64", "ours_n": "Int64", "variant": bool})
@@ -160,8 +165,10 @@ def comparison_markdown(df: pd.DataFrame) -> str:
     for r in df.itertuples():
         within = "" if pd.isna(r.within) else ("yes" if r.within else "**no**")
         data = f"{r.paper_dataset} (`{r.dataset}`)" if r.variant else r.paper_dataset
+        data += f", {r.experiment}" if r.table == "a3_table5" else ""
         lines.append(f"| {TABLE_TITLES.get(r.table, r.table)} | {data} | {L.method_name(r.method)} | {r.metric.upper()} "
-                     f"| {L.fmt_pm(r.ours_mean, r.ours_std, 3)} (n={r.ours_n}) | {L.fmt_pm(r.paper_mean, r.paper_std)} "
+                     f"| {L.fmt_pm(r.ours_mean, r.ours_std, 3)}{'' if pd.isna(r.ours_n) else f' (n={r.ours_n})'} "
+                     f"| {L.fmt_pm(r.paper_mean, r.paper_std)} "
                      f"| {L.fmt_num(r.diff, 3)} | {within} | {r.note} |")
     return "\n".join(lines + ["", "Within: |Δ| ≤ max(published std, 0.03), for AUC. n = seeds (data sets for "
                                     "the ablation means)."]) + "\n"

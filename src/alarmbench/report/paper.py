@@ -17,7 +17,7 @@ from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.latex import Block, LatexTable
-from alarmbench.report.select import table_rows
+from alarmbench.report.select import epochs_text, prefer_epochs, table_rows
 from alarmbench.report.tables import ablation_table
 
 PAPER_FILES = {"table3": "r2ad2_table3_known.csv", "table4": "r2ad2_table4_unknown.csv",
@@ -114,7 +114,7 @@ def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc",)) -
     within = df["diff"].abs() <= bound + 1e-9  # published values have 2 decimals: no float-noise misses
     df["within"] = within.astype("boolean").where(df["metric"].isin(list(within_metrics)), pd.NA)
     # rows built from derived tables (ablation means, A³ Table V) carry no epochs: take the data set's
-    ep = summary.groupby(["dataset", "experiment"])["epochs"].agg(lambda e: "/".join(sorted(set(map(str, e)))))
+    ep = epochs_text(prefer_epochs(summary), by=("dataset", "experiment"))
     missing = df["epochs"].isna()
     df.loc[missing, "epochs"] = [ep.get((d, e), "paper") for d, e in zip(df.loc[missing, "dataset"],
                                                                         df.loc[missing, "experiment"])]

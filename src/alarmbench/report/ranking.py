@@ -31,8 +31,8 @@ from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
 from alarmbench.report.latex import Block, LatexTable, bold
 from alarmbench.report.plotting import METRIC_AXIS, palette, save_figure
-from alarmbench.report.select import table_rows
-from alarmbench.report.tables import METRIC_TITLES, Table, n_text, reduced_epochs, write_table
+from alarmbench.report.select import reduced_epochs, table_rows
+from alarmbench.report.tables import METRIC_TITLES, Table, n_text, write_table
 
 #: Fewest methods / data sets for the Friedman test and a diagram (Demšar 2006).
 MIN_METHODS, MIN_DATASETS = 3, 2

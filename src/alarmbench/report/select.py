@@ -28,6 +28,21 @@ def prefer_epochs(df: pd.DataFrame) -> pd.DataFrame:
     return df[rank == best]
 
 
+def epochs_text(df: pd.DataFrame, by=("dataset",)) -> dict:
+    """Key (a value of `by`, or a tuple of them) → its epochs settings as text ("paper", "1",
+    "1/paper" when they differ between methods)."""
+    by = list(by)
+    return {k[0] if len(by) == 1 else k: "/".join(sorted(set(map(str, e))))
+            for k, e in df.groupby(by)["epochs"]}
+
+
+def reduced_epochs(rows: pd.DataFrame) -> dict[str, str]:
+    """Data set → its epochs setting where it is not (only) the papers' schedule (e.g. "1" on a CPU run)."""
+    if "epochs" not in rows:
+        return {}
+    return {d: e for d, e in epochs_text(rows).items() if e != "paper"}
+
+
 def base_cells(df: pd.DataFrame, n_prefer: int = 100) -> pd.DataFrame:
     """Per (dataset, experiment): no pollution (else the least), and `n_prefer` known anomalies
     (else the largest n that ran) — the setting of the papers' main tables."""

@@ -14,7 +14,7 @@ from alarmbench.evaluate.aggregate import wilcoxon_vs
 from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
 from alarmbench.report.latex import Block, LatexTable, bold
-from alarmbench.report.select import table_rows
+from alarmbench.report.select import reduced_epochs, table_rows
 
 METRIC_TITLES = {"test_auc": "AUC-ROC", "test_ap": "Average precision", "test_f1": "F1",
                  "test_precision": "Prec.", "test_recall": "Rec."}
@@ -50,14 +50,6 @@ def best_cells(means: list[float], stds: list[float]) -> list[str]:
 def _dataset_cell(dataset: str) -> str:
     name, variant = L.paper_dataset(dataset)
     return L.latex_escape(name) if name and not variant else rf"\texttt{{{L.latex_escape(dataset)}}}"
-
-
-def reduced_epochs(rows: pd.DataFrame) -> dict[str, str]:
-    """Data set → its epochs setting where it is not the papers' schedule (e.g. "1" on a CPU run)."""
-    if "epochs" not in rows:
-        return {}
-    other = rows[rows["epochs"] != "paper"]
-    return {d: "/".join(sorted(set(e))) for d, e in other.groupby("dataset")["epochs"]}
 
 
 def epochs_cell(dataset: str, reduced: dict[str, str]) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_report_records import synthetic_records
+from test_report_records import SEEDS, record, synthetic_records
 
 from alarmbench.evaluate.aggregate import GROUP, records_to_frame, summarise
 from alarmbench.report.latex import braces_balanced
@@ -102,3 +102,10 @@ def test_reduced_epochs_are_named_in_the_note():
     assert cmp.loc["nsl_kdd_20", "epochs"] == "1"
     assert cmp.loc["nsl_kdd_20", "note"] == "variant data set; 1 epoch(s), not the papers'"
     assert cmp.loc["mammography", "note"] == "" and cmp.loc["mammography", "epochs"] == "paper"
+
+
+def test_only_derived_rows_get_their_data_sets_epochs():
+    """The default suite: no data set of the papers, only the ablation means (rows without epochs)."""
+    recs = [record("digits", "known", m, s, epochs=3) for s in SEEDS for m in ("r2ad2-1", "r2ad2-2", "r2ad2")]
+    cmp = compare(summarise(records_to_frame(recs)))
+    assert set(cmp["table"]) == {"table5"} and cmp["epochs"].map(type).eq(str).all()  # used to raise

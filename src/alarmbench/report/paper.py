@@ -115,6 +115,7 @@ def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc",)) -
     df["within"] = within.astype("boolean").where(df["metric"].isin(list(within_metrics)), pd.NA)
     # rows built from derived tables (ablation means, A³ Table V) carry no epochs: take the data set's
     ep = epochs_text(prefer_epochs(summary), by=("dataset", "experiment"))
+    df["epochs"] = df["epochs"].astype(object)  # all-NaN (float) when every row is a derived one
     missing = df["epochs"].isna()
     df.loc[missing, "epochs"] = [ep.get((d, e), "paper") for d, e in zip(df.loc[missing, "dataset"],
                                                                         df.loc[missing, "experiment"])]

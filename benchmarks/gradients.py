@@ -1,11 +1,12 @@
-"""Per-sample-gradient throughput: vmap(grad) extraction vs a naive per-sample backward loop.
+"""Per-sample-gradient throughput of our extraction vs a naive per-sample backward loop.
 
 For each model it prints samples/s of
   * loop      – batch of one, ordinary backward, gradients concatenated into a preallocated
                 fp32 buffer (the naive baseline),
-  * vmap      – `PerSampleGradients.iter_chunks`, fp32 into a reused buffer (same output as loop),
-  * ratio     – vmap / loop,
-  * →fp16     – the same, cast to fp16 on the copy (what the cache writer consumes),
+  * layers    – `PerSampleGradients.iter_chunks` with the outer-product engine (the default for
+                every target here), fp32 into a reused buffer (same output as loop), and × loop,
+  * vmap      – the same with the torch.func engine, and × loop,
+  * →fp16     – the default engine, cast to fp16 on the copy (what the cache writer consumes),
   * in-mem    – `PerSampleGradients(x)`: one freshly allocated fp32 (N, k, P) tensor,
   * e2e       – streamed fp16 chunks written to a `FeatureCacheWriter` incl. fsync + rename; then the disk's sequential write bandwidth (large file + fsync), so the
 end-to-end byte rate can be compared with it. Rates are medians over --repeats runs (this is
@@ -39,6 +40,7 @@ MODELS: dict[str, tuple[Callable[[], TargetNet], tuple[int, ...]]] = {
     "dense19k": (lambda: DenseAE(122, (60, 30, 15)), (122,)),  # 19 457 parameters
     "cc": (lambda: DenseAE(29, (20, 10, 5)), (29,)),  # 1 754 parameters
     "conv": (lambda: ConvAE(), (28, 28)),  # 9 657 parameters
+    "mammo": (lambda: DenseAE(6, (5, 3, 2)), (6,)),  # 126 parameters
 }
 
 
@@ -101,6 +103,11 @@ def disk_bandwidth(directory: Path, mb: int) -> float:
         os.unlink(name)
 
 
+def stream(ex: PerSampleGradients, x: torch.Tensor, dtype: torch.dtype) -> None:
+    for _ in ex.iter_chunks(x, out_dtype=dtype, reuse_buffer=True):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
@@ -123,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"device {device} ({name}); torch {torch.__version__}; k={args.snapshots}; malloc tuning {'on' if tuned else 'off'}")
-    hdr = (f"{'model':9} {'P':>6} {'chunk':>6} {'loop/s':>8} {'vmap/s':>9} {'ratio':>6} {'→fp16/s':>9} "
+    hdr = (f"{'model':9} {'P':>6} {'chunk':>6} {'loop/s':>8} {'layers/s':>9} {'ratio':>6} {'vmap/s':>9} "
+           f"{'ratio':>6} {'→fp16/s':>9} "
            f"{'in-mem/s':>9} {'e2e/s':>9} {'e2e MiB/s':>9}")  # fmt: skip
     print(f"load average before: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
     print(hdr)
@@ -134,16 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         snaps = [
             {n: t + 0.01 * torch.randn_like(t) for n, t in model.state_dict().items()} for _ in range(args.snapshots)
         ]
-        ex = PerSampleGradients(model, snaps, chunk_size=args.chunk_size, device=device)
         x = torch.rand(args.n, *shape, device=device)
-        ex(x[: ex.chunk_size])  # warm-up (vmap tracing, allocator)
-
-        def stream(dtype: torch.dtype, ex: PerSampleGradients = ex, x: torch.Tensor = x) -> None:
-            for _ in ex.iter_chunks(x, out_dtype=dtype, reuse_buffer=True):
-                pass
-
-        vmap_rate = _median_rate(lambda: stream(torch.float32), args.n, args.repeats, device)
-        fp16_rate = _median_rate(lambda: stream(torch.float16), args.n, args.repeats, device)
+        rates = {}
+        for engine in ("vmap", "layers"):  # the default engine last: `ex` is used below
+            ex = PerSampleGradients(model, snaps, chunk_size=args.chunk_size, device=device, engine=engine)
+            ex(x[: ex.chunk_size])  # warm-up (vmap tracing, allocator)
+            rates[engine] = _median_rate(lambda ex=ex: stream(ex, x, torch.float32), args.n, args.repeats, device)
+        fp16_rate = _median_rate(lambda: stream(ex, x, torch.float16), args.n, args.repeats, device)
         mem_rate = _median_rate(lambda ex=ex, x=x: ex(x), args.n, args.repeats, device)
         loop = loop_rate(make, snaps, x[: args.loop_n], device, args.repeats)
 
@@ -156,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         mbs = e2e_rate * ex.k * ex.n_params * 2 / 2**20
         e2e_mbs.append(mbs)
         print(
-            f"{key:9} {ex.n_params:>6} {ex.chunk_size:>6} {loop:>8.0f} {vmap_rate:>9.0f} {vmap_rate / loop:>5.0f}× "
+            f"{key:9} {ex.n_params:>6} {ex.chunk_size:>6} {loop:>8.0f} {rates['layers']:>9.0f} "
+            f"{rates['layers'] / loop:>5.0f}× {rates['vmap']:>9.0f} {rates['vmap'] / loop:>5.0f}× "
             f"{fp16_rate:>9.0f} {mem_rate:>9.0f} {e2e_rate:>9.0f} {mbs:>9.0f}",
             flush=True,
         )

@@ -1,4 +1,4 @@
-"""Per-sample gradient features of R2-AD2 (SPEC §3.2) via torch.func (vmap over grad).
+"""Per-sample gradient features of R2-AD2 (SPEC §3.2).
 
 Feature of sample x for snapshot θ: ∂/∂θ of the target's own loss, the Keras BCE between x and
 the reconstruction f_θ(x) averaged over all input elements, with the snapshot in inference mode
@@ -6,8 +6,13 @@ the reconstruction f_θ(x) averaged over all input elements, with the snapshot i
 order of the target (layer order, weight before bias; see `PerSampleGradients.names`), each
 gradient flattened (row-major, PyTorch layout) and concatenated → P values.
 
-For k snapshots the parameters are stacked along a leading axis and vmapped over as well, so
-one call computes all k gradients of a chunk: (N, k, P). Inputs are processed in chunks to bound
+Two engines compute the same numbers (tests hold them to a per-sample backward loop):
+  "layers" (`layer_grads`): one ordinary backward per snapshot w.r.t. the layer outputs, then
+    batched outer products: few large kernels, the fast path for Linear/Conv/ConvTranspose
+    targets (every target here);
+  "vmap": torch.func, vmap over grad of the batch-of-one loss, with the k snapshots' parameters
+    stacked and vmapped over too: any architecture.
+"auto" (default) picks "layers" when the target qualifies. Output (N, k, P). Inputs are processed in chunks to bound
 memory; any target values are accepted (N(0.5, 1) counter-examples go through the same path, on
 the fly inside the alarm training loop, on CPU or CUDA).
 """
@@ -22,9 +27,12 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
+from alarmbench.features.layer_grads import LayerwiseGradients, StackedDenseGradients, dense_chain, supports
 from alarmbench.nets.keras import keras_bce
 
-__all__ = ["PerSampleGradients", "per_sample_gradients", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["PerSampleGradients", "per_sample_gradients", "DEFAULT_CHUNK_BYTES", "ENGINES"]
+
+ENGINES = ("auto", "layers", "vmap")
 
 # Rough bound on the gradient memory of one chunk. CPU: ~100 MB chunks were fastest here (larger
 # ones fall out of the allocator's reuse); CUDA: big chunks amortise vmap's Python overhead.
@@ -40,6 +48,7 @@ class PerSampleGradients:
       `snapshots` is None). snapshots: k state dicts or modules of the same architecture, in
       training-time order. from_logits: which Keras BCE formula (default: the target's own,
       `model.bce_from_logits`: clipped for the R2-AD2 dense AE, exact for the conv AE).
+      engine: "auto" | "layers" | "vmap" (module docstring).
     """
 
     def __init__(
@@ -51,6 +60,7 @@ class PerSampleGradients:
         device: str | torch.device | None = None,
         chunk_size: int | None = None,
         chunk_bytes: int | None = None,
+        engine: str = "auto",
     ) -> None:
         if from_logits is None:
             from_logits = getattr(model, "bce_from_logits", None)
@@ -66,6 +76,7 @@ class PerSampleGradients:
         self.names: list[str] = [n for n, p in self._model.named_parameters() if p.requires_grad]
         shapes = dict(self._model.named_parameters())
         self.numels = [shapes[n].numel() for n in self.names]
+        self.shapes = [tuple(shapes[n].shape) for n in self.names]
         self.offsets = np.concatenate([[0], np.cumsum(self.numels)]).tolist()
         self.n_params: int = int(self.offsets[-1])
         self._frozen = {n: p.detach() for n, p in self._model.named_parameters() if not p.requires_grad}
@@ -80,7 +91,36 @@ class PerSampleGradients:
             budget = chunk_bytes or DEFAULT_CHUNK_BYTES.get(self.device.type, DEFAULT_CHUNK_BYTES["cpu"])
             chunk_size = max(16, min(65536, budget // max(1, self.k * self.n_params * 8)))
         self.chunk_size = int(chunk_size)
-        self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+        if engine == "auto":
+            engine = "layers" if supports(self._model, self.names) else "vmap"
+        self.engine = engine
+        # path: how "layers" runs: all k snapshots batched for dense chains, else per snapshot.
+        self._stacked_dense = None
+        chain = dense_chain(self._model) if engine == "layers" else None
+        if chain is not None:
+            self.path = "stacked-dense"
+            self._stacked_dense = StackedDenseGradients(self._model, chain, self._stacked, self.names,
+                                                        self.offsets, self._sample_losses)
+        elif engine == "layers":
+            self.path = "per-snapshot"
+            self._layerwise = [LayerwiseGradients(self._snapshot_copy(j), self.names, self._sample_losses)
+                               for j in range(self.k)]
+        else:
+            self.path = "vmap"
+            self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
+
+    def _snapshot_copy(self, j: int) -> nn.Module:
+        m = copy.deepcopy(self._model)
+        with torch.no_grad():
+            for n in self.names:
+                m.get_parameter(n).copy_(self._stacked[n][j])
+        return m
+
+    def _sample_losses(self, z: Tensor, x: Tensor) -> Tensor:
+        pred = z if self.from_logits else torch.sigmoid(z)
+        return keras_bce(pred, x, from_logits=self.from_logits, reduction="per_sample")
 
     def _param(self, sd: Mapping[str, Tensor], name: str) -> Tensor:
         if name not in sd:
@@ -99,8 +139,17 @@ class PerSampleGradients:
 
     def _chunk(self, x: Tensor, out: Tensor) -> None:
         """Gradients of one chunk written into `out` (n, k, P), converting dtype on the copy."""
-        grads = self._fn(self._stacked, x)
         n = x.shape[0]
+        if self._stacked_dense is not None:
+            self._stacked_dense(x, out)
+            return
+        if self.engine == "layers":
+            for j, fn in enumerate(self._layerwise):
+                grads = fn(x)
+                for name, shape, lo, hi in zip(self.names, self.shapes, self.offsets[:-1], self.offsets[1:], strict=True):
+                    out[:, j, lo:hi].view(n, *shape).copy_(grads[name])  # one strided copy, no reshape first
+            return
+        grads = self._fn(self._stacked, x)
         for name, lo, hi in zip(self.names, self.offsets[:-1], self.offsets[1:], strict=True):
             out[:, :, lo:hi].copy_(grads[name].reshape(self.k, n, hi - lo).transpose(0, 1))
 

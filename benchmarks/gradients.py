@@ -143,12 +143,13 @@ def main(argv: list[str] | None = None) -> int:
             {n: t + 0.01 * torch.randn_like(t) for n, t in model.state_dict().items()} for _ in range(args.snapshots)
         ]
         x = torch.rand(args.n, *shape, device=device)
+        ex = PerSampleGradients(model, snaps, chunk_size=args.chunk_size, device=device)  # "auto": what runs
         rates = {}
         for engine in ("vmap", "layers"):
-            ex = PerSampleGradients(model, snaps, chunk_size=args.chunk_size, device=device, engine=engine)
-            ex(x[: ex.chunk_size])  # warm-up (vmap tracing, allocator)
-            rates[engine] = _median_rate(lambda ex=ex: stream(ex, x, torch.float32), args.n, args.repeats, device)
-        ex = PerSampleGradients(model, snaps, chunk_size=args.chunk_size, device=device)  # "auto": what runs
+            e = ex if engine == ex.engine else PerSampleGradients(model, snaps, chunk_size=args.chunk_size,
+                                                                   device=device, engine=engine)
+            e(x[: e.chunk_size])  # warm-up (vmap tracing, allocator)
+            rates[engine] = _median_rate(lambda e=e: stream(e, x, torch.float32), args.n, args.repeats, device)
         fp16_rate = _median_rate(lambda: stream(ex, x, torch.float16), args.n, args.repeats, device)
         mem_rate = _median_rate(lambda ex=ex, x=x: ex(x), args.n, args.repeats, device)
         loop = loop_rate(make, snaps, x[: args.loop_n], device, args.repeats)

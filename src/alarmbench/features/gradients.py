@@ -7,9 +7,9 @@ order of the target (layer order, weight before bias; see `PerSampleGradients.na
 gradient flattened (row-major, PyTorch layout) and concatenated → P values.
 
 Two engines compute the same numbers (tests hold them to a per-sample backward loop):
-  "layers" (`layer_grads`): one ordinary backward per snapshot w.r.t. the layer outputs, then
-    batched outer products: few large kernels, the fast path for Linear/Conv/ConvTranspose
-    targets (every target here);
+  "layers" (`layer_grads`): an ordinary backward w.r.t. the layer outputs, then batched
+    per-layer products: few large kernels. Dense targets run all k snapshots in one pass;
+    Linear/Conv2d/ConvTranspose2d targets otherwise go one snapshot at a time;
   "vmap": torch.func, vmap over grad of the batch-of-one loss, with the k snapshots' parameters
     stacked and vmapped over too: any architecture.
 "auto" (default) picks "layers" for dense targets (all k snapshots in one batched pass: 2–3× vmap
@@ -95,23 +95,22 @@ class PerSampleGradients:
         self.chunk_size = int(chunk_size)
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+        chain = dense_chain(self._model) if engine != "vmap" else None
         if engine == "auto":  # measured (benchmarks/gradients.py): the batched dense path wins, vmap the conv AE
-            engine = "layers" if dense_chain(self._model) is not None and supports(self._model, self.names) else "vmap"
+            engine = "layers" if chain is not None and supports(self._model, self.names) else "vmap"
         self.engine = engine
-        # path: how "layers" runs: all k snapshots batched for dense chains, else per snapshot.
-        self._stacked_dense = None
-        chain = dense_chain(self._model) if engine == "layers" else None
-        if chain is not None:
+        # path: how it runs: "layers" batches all k snapshots for dense chains, else goes per snapshot.
+        if engine == "vmap":
+            self.path = "vmap"
+            self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
+        elif chain is not None:
             self.path = "stacked-dense"
             self._stacked_dense = StackedDenseGradients(self._model, chain, self._stacked, self.names,
                                                         self.offsets, self._sample_losses)
-        elif engine == "layers":
+        else:
             self.path = "per-snapshot"
             self._layerwise = [LayerwiseGradients(self._snapshot_copy(j), self.names, self._sample_losses)
                                for j in range(self.k)]
-        else:
-            self.path = "vmap"
-            self._fn = vmap(vmap(grad(self._loss), in_dims=(None, 0)), in_dims=(0, None))
 
     def _snapshot_copy(self, j: int) -> nn.Module:
         m = copy.deepcopy(self._model)
@@ -142,10 +141,10 @@ class PerSampleGradients:
     def _chunk(self, x: Tensor, out: Tensor) -> None:
         """Gradients of one chunk written into `out` (n, k, P), converting dtype on the copy."""
         n = x.shape[0]
-        if self._stacked_dense is not None:
+        if self.path == "stacked-dense":
             self._stacked_dense(x, out)
             return
-        if self.engine == "layers":
+        if self.path == "per-snapshot":
             for j, fn in enumerate(self._layerwise):
                 grads = fn(x)
                 for name, shape, lo, hi in zip(self.names, self.shapes, self.offsets[:-1], self.offsets[1:], strict=True):

@@ -69,3 +69,27 @@ def test_target_training_resumes_to_identical_weights(tmp_path):
     resumed = run(tmp_path / "t.ckpt", 3)
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
+
+
+
+def test_block_step_equals_backward_and_adam_even_for_strided_gradients():
+    # A batched weight used transposed gets its autograd gradient as a transposed view; the fused
+    # CPU Adam reads gradients in memory order, so without `step_block`'s contiguous copy this
+    # weight would receive a permuted update.
+    from alarmbench.methods.targets import step_block
+
+    x = torch.randn(2, 7, 4, generator=torch.Generator().manual_seed(1))
+
+    def loss_of(w):
+        return torch.bmm(x, w.transpose(1, 2)).tanh().sum()
+
+    def fresh():
+        return torch.nn.Parameter(torch.randn(2, 5, 4, generator=torch.Generator().manual_seed(0)))
+
+    (grad,) = torch.autograd.grad(loss_of(w := fresh()), [w])
+    assert not grad.is_contiguous(), "precondition: autograd returns a strided gradient here"
+    ours, ref = fresh(), fresh()
+    step_block(loss_of(ours), [ours], keras_adam([ours], 1e-3))
+    loss_of(ref).backward()
+    torch.optim.Adam([ref], lr=1e-3, eps=1e-7, foreach=False).step()
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-7)

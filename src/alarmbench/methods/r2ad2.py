@@ -16,7 +16,7 @@ from alarmbench.data.splits import Split
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import Context, Detector, counterexamples
 from alarmbench.methods.loop import GeneratorState, fit_epochs
-from alarmbench.methods.targets import as_tensor, keras_adam, sample_shape, snapshot_family
+from alarmbench.methods.targets import as_tensor, keras_adam, sample_shape, snapshot_family, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target
@@ -48,12 +48,6 @@ class R2AD2(Detector):
         opt_alarm, opt_bn = keras_adam(alarm_params, 1e-3), keras_adam(bn_params, 1e-3)
         noise_gen = ctx.device_generator(f"{self.name}/noise")
 
-        def update(loss: torch.Tensor, params: list, opt: torch.optim.Optimizer) -> None:
-            # Gradients w.r.t. this block only: autograd skips the other block's weight gradients.
-            for p, g in zip(params, torch.autograd.grad(loss, params)):
-                p.grad = g
-            opt.step()
-
         def step(idx: torch.Tensor) -> torch.Tensor:
             idx = idx.to(ctx.device)
             g_real, y_real = feats[idx].to(ctx.device, torch.float32), y[idx]
@@ -66,11 +60,11 @@ class R2AD2(Detector):
             n = len(idx)
             loss = keras_bce(p[:n], y_real, from_logits=False) + keras_bce(p[n:], torch.ones_like(p[n:]),
                                                                            from_logits=False)
-            update(loss, alarm_params, opt_alarm)
+            step_block(loss, alarm_params, opt_alarm)
             # BN step: batch statistics of the real batch only, alarm without dropout.
             self.alarm.set_modes(bn_training=True, alarm_training=False)
             loss_bn = keras_bce(torch.sigmoid(self.alarm(g_real)), y_real, from_logits=False)
-            update(loss_bn, bn_params, opt_bn)
+            step_block(loss_bn, bn_params, opt_bn)
             return loss.detach()
 
         fit_epochs(step, len(feats), batch_size=ctx.hparams.batch_size, epochs=ctx.n_epochs(100),

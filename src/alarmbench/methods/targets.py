@@ -40,6 +40,21 @@ def keras_adam(params, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, eps=1e-7, fused=True)
 
 
+def step_block(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer: torch.optim.Optimizer) -> None:
+    """One optimiser step on `params` only: autograd computes just this block's gradients
+    (R2-AD2's two-optimiser scheme skips the other block's weight gradients).
+
+    The gradients are made contiguous first (a no-op for today's alarms): autograd may return a
+    gradient as a strided view (e.g. of a batched weight used as `bmm(x, w.transpose(1, 2))`),
+    and the fused CPU Adam kernel (torch 2.13) reads a gradient in memory order whatever its
+    strides, silently applying a permuted update. `.backward()` cannot show this: it stores
+    gradients in the parameter's own layout.
+    """
+    for p, g in zip(params, torch.autograd.grad(loss, params)):
+        p.grad = g.contiguous()
+    optimizer.step()
+
+
 def train_reconstruction(model: TargetNet, x: torch.Tensor, ctx: Context, *, stream: str, epochs: int,
                          lr: float = 1e-3, loss: Loss = bce_loss, optimizer: torch.optim.Optimizer | None = None,
                          checkpoint: Path | None = None) -> torch.optim.Optimizer:

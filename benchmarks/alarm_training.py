@@ -2,7 +2,7 @@
 
     python benchmarks/alarm_training.py --device cpu --threads 1 --steps 3          # nsl_kdd_20
     python benchmarks/alarm_training.py --device cpu --dataset mammography --steps 200
-    python benchmarks/alarm_training.py --device cuda --amp bf16 --steps 50
+    python benchmarks/alarm_training.py --device cuda --precision bf16 --steps 50
 
 No data is read: the shapes come from the registry's hyper-parameters (encoder → target AE →
 gradient length P, alarm dims, batch size) and the feature count from FEATURES (or --features).
@@ -11,8 +11,8 @@ keeps them (default fp16, the workflow cache's dtype, converted to fp32 per batc
 step is that file's mini-batch: counter-example gradients on the fly (PerSampleGradients of k
 random target snapshots), the alarm step (BN inference, dropout on, real + counter-examples,
 Adam on the alarm) and the BN step (BN training on the real batch, alarm inference, Adam on BN).
---amp bf16 (CUDA only) runs the two alarm forwards under bf16 autocast, a what-if: the method
-itself trains in fp32.
+--precision is the methods' `run.precision`: tf32 (default; TF32 matmuls on CUDA, nothing on CPU),
+fp32 (IEEE), bf16 (the two alarm forwards under bf16 autocast, opt-in: it changes the numerics).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import time
 import torch
 
 from alarmbench.data import registry
-from alarmbench.device import resolve_device
+from alarmbench.device import PRECISIONS, resolve_device, set_precision
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import counterexamples
-from alarmbench.methods.targets import keras_adam
+from alarmbench.methods.targets import keras_adam, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target
@@ -93,19 +93,14 @@ def seconds(a, b) -> float:
 
 
 def make_step(alarm: R2AD2Alarm, feats: torch.Tensor, y: torch.Tensor, grads: PerSampleGradients,
-              shape: tuple[int, ...], device: torch.device, amp: str):
+              shape: tuple[int, ...], device: torch.device, precision: str):
     """The mini-batch of `R2AD2.fit` (same modes, losses, optimisers), with part boundaries marked."""
     alarm_params, bn_params = list(alarm.alarm_parameters()), list(alarm.bn_parameters())
     opt_alarm, opt_bn = keras_adam(alarm_params, 1e-3), keras_adam(bn_params, 1e-3)
     noise_gen = torch.Generator(device=device).manual_seed(1)
 
     def autocast():
-        return torch.autocast("cuda", torch.bfloat16) if amp == "bf16" else contextlib.nullcontext()
-
-    def update(loss: torch.Tensor, params: list, opt: torch.optim.Optimizer) -> None:
-        for p, g in zip(params, torch.autograd.grad(loss, params)):
-            p.grad = g
-        opt.step()
+        return torch.autocast(device.type, torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
 
     def step(idx: torch.Tensor) -> list:
         marks = [mark(device)]
@@ -122,12 +117,12 @@ def make_step(alarm: R2AD2Alarm, feats: torch.Tensor, y: torch.Tensor, grads: Pe
         p = torch.sigmoid(z.float())  # .float(): a no-op in fp32; keeps the clipped BCE out of bf16
         loss = keras_bce(p[:n], y_real, from_logits=False) + keras_bce(p[n:], torch.ones_like(p[n:]),
                                                                        from_logits=False)
-        update(loss, alarm_params, opt_alarm)
+        step_block(loss, alarm_params, opt_alarm)
         marks.append(mark(device))
         alarm.set_modes(bn_training=True, alarm_training=False)
         with autocast():
             z = alarm(g_real)
-        update(keras_bce(torch.sigmoid(z.float()), y_real, from_logits=False), bn_params, opt_bn)
+        step_block(keras_bce(torch.sigmoid(z.float()), y_real, from_logits=False), bn_params, opt_bn)
         marks.append(mark(device))
         return marks
 
@@ -150,14 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16",
                     help="resident features: the cache's fp16 (workflow) or fp32 (computed in the job)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    ap.add_argument("--amp", choices=["off", "bf16"], default="off", help="bf16 autocast of the alarm (CUDA only)")
+    ap.add_argument("--precision", choices=PRECISIONS, default="tf32", help="as run.precision (device.set_precision)")
     args = ap.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    if args.amp == "bf16" and device.type != "cuda":
-        ap.error("--amp bf16 is for CUDA only")
+    set_precision(args.precision)
     spec = registry.get(args.dataset)
     hp = spec.hparams
     if spec.image_shape is not None:
@@ -177,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     feats = torch.randn(rows, K, p, device=device).to(getattr(torch, args.feature_dtype))
     y = (torch.rand(rows, device=device) < 0.05).float()  # a few known anomalies
     alarm = R2AD2Alarm(p, K, hp.alarm).to(device)
-    step = make_step(alarm, feats, y, grads, shape, device, args.amp)
+    step = make_step(alarm, feats, y, grads, shape, device, args.precision)
     batches = [torch.randperm(rows)[:b] for _ in range(args.warmup + args.steps)]
 
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device {device} ({name}); torch {torch.__version__}; amp {args.amp}")
+    print(f"device {device} ({name}); torch {torch.__version__}; precision {args.precision}")
     print(f"{args.dataset}: input {shape}, encoder {hp.encoder} → P = {p}, k = {K}, alarm {hp.alarm}, batch {b}; "
           f"resident features {tuple(feats.shape)} {args.feature_dtype} = {feats.nbytes / 2**20:,.1f} MiB")
     for idx in batches[: args.warmup]:

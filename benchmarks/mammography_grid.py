@@ -1,7 +1,7 @@
 """The R2-AD2 paper's Mammography grid (known anomalies, n = 100, 5 seeds, the papers' epochs):
 wall time per method and in total, and AUC/AP next to the paper and to the authors' own code.
 
-    python benchmarks/mammography_grid.py --mirror ../shared/data [--workers 2] [--epochs E]
+    python benchmarks/mammography_grid.py --mirror ../shared/data [--workers 2] [--epochs E] [--precision bf16]
 
 Each (method, seed) runs in its own single-threaded worker process (these networks are small:
 one job per core beats multi-threaded kernels); trained targets are shared per seed through a
@@ -28,13 +28,14 @@ AUTHORS_CODE = {"r2ad2": (.948, .713), "ae": (.899, .261), "gradcon": (.903, .29
                 "deepsad": (.742, .185)}  # the authors' TF code run here with this protocol (5-seed means)
 
 
-def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | None) -> dict:
+def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | None,
+        precision: str = "tf32") -> dict:
     import torch
 
     torch.set_num_threads(1)
     from alarmbench.runner import CellSpec, run_cell
 
-    cell = CellSpec("mammography", method, seed, epochs=epochs, device="cpu")
+    cell = CellSpec("mammography", method, seed, epochs=epochs, device="cpu", precision=precision)
     start = time.perf_counter()
     record = run_cell(cell, mirror=mirror, raw_root=raw, work_dir=Path(work) / f"seed{seed}")
     record["job_seconds"] = time.perf_counter() - start
@@ -67,6 +68,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override all epochs (default: the papers')")
     parser.add_argument("--methods", nargs="+", default=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
+    parser.add_argument("--precision", default="tf32", choices=["fp32", "tf32", "bf16"],
+                        help="run.precision; bf16 autocasts the alarms (R2-AD2, A3), the rest is unchanged on CPU")
     parser.add_argument("--out", help="write the per-run records here (JSON lines)")
     parser.add_argument("--table-dir", help="also write the summary table here (CSV and Markdown)")
     args = parser.parse_args()
@@ -77,7 +80,7 @@ def main() -> None:
         start = time.perf_counter()
         records = []
         with ProcessPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(job, m, s, args.mirror, str(raw), str(work), args.epochs)
+            futures = [pool.submit(job, m, s, args.mirror, str(raw), str(work), args.epochs, args.precision)
                        for m in args.methods for s in args.seeds]
             for f in as_completed(futures):
                 r = f.result()
@@ -100,7 +103,7 @@ def main() -> None:
     if args.table_dir:
         write_table(summary, Path(args.table_dir), wall, args)
     print(f"\nwall time, {len(records)} runs on {args.workers} workers: {wall:.1f} s "
-          f"(epochs: {'paper' if args.epochs is None else args.epochs})")
+          f"(epochs: {'paper' if args.epochs is None else args.epochs}; precision {args.precision})")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ def toy_split(n_anomalies: int = 40, seed: int = 110, **kw) -> Split:
     return make_split(toy_prepared(**kw), params, experiment="known")
 
 
-def toy_context(seed: int = 110, epochs: int | None = 5, **options) -> Context:
+def toy_context(seed: int = 110, epochs: int | None = 5, precision: str = "tf32", **options) -> Context:
     hp = HyperParams(encoder=(5, 3, 2), alarm=(32, 16, 8, 4), batch_size=64, a3_target=(5, 3, 2), a3_batch_size=64)
-    return Context(hparams=hp, seed=seed, epochs=epochs, options=options)
+    return Context(hparams=hp, seed=seed, epochs=epochs, options=options, precision=precision)
 
 
 def toy_image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:

@@ -60,7 +60,7 @@ def _run(args) -> int:
         torch.set_num_threads(args.threads)
     options = dict(kv.split("=", 1) for kv in args.option)
     cell = CellSpec(args.dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
-                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()})
+                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision)
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty())
     write_json(args.out, record)
@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=_data_split)
 
+    from alarmbench.device import PRECISIONS
     from alarmbench.methods import METHOD_NAMES, is_method
 
     def method_name(text: str) -> str:
@@ -120,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--raw-dir", default="data/raw")
     r.add_argument("--epochs", type=int, help="override every training loop's epochs (default: the papers')")
     r.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available)")
+    r.add_argument("--precision", choices=PRECISIONS, default="tf32",
+                   help="CUDA float32 math: fp32 (IEEE), tf32 (default; TensorFlow's default on Ampere+), bf16 "
+                        "(tf32 + bf16 autocast of the alarms' training forward passes); no effect on CPU but bf16's autocast")
     r.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: these small networks run fastest one job per core)")
     r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

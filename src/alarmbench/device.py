@@ -10,9 +10,10 @@ import os
 
 import torch
 
-__all__ = ["ENV_VAR", "resolve_device"]
+__all__ = ["ENV_VAR", "PRECISIONS", "resolve_device", "set_precision"]
 
 ENV_VAR = "ALARMBENCH_DEVICE"
+PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 def resolve_device(spec: str | torch.device | None = None) -> torch.device:
@@ -40,3 +41,20 @@ def resolve_device(spec: str | torch.device | None = None) -> torch.device:
     elif dev.type != "cpu":
         raise ValueError(f"unsupported device type {dev.type!r} (use 'auto', 'cpu', 'cuda' or 'cuda:N')")
     return dev
+
+
+def set_precision(precision: str) -> None:
+    """How float32 matmuls and convolutions run on CUDA (no effect on CPU), for this process.
+
+    "fp32": strict IEEE float32. "tf32" (the default): TF32 tensor cores, which TensorFlow ≥ 2.4
+    enables by default on Ampere and later GPUs, so it is what the authors' Keras code gets there
+    (PyTorch's own default is IEEE for matmuls). "bf16": tf32 plus bf16 autocast of the alarm
+    networks' training forward passes (`Context.autocast`); weights, optimiser, losses and scoring
+    stay float32. bf16 changes the numerics, not the protocol: opt-in, recorded with the results.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+    mode = "ieee" if precision == "fp32" else "tf32"
+    torch.backends.cuda.matmul.fp32_precision = mode
+    torch.backends.cudnn.conv.fp32_precision = mode
+    torch.backends.cudnn.rnn.fp32_precision = mode

@@ -14,7 +14,7 @@ from alarmbench import __version__
 from alarmbench.data import registry
 from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
-from alarmbench.device import resolve_device
+from alarmbench.device import resolve_device, set_precision
 from alarmbench.evaluate.metrics import ranking_metrics
 from alarmbench.methods import Context, build_method
 
@@ -30,14 +30,16 @@ class CellSpec:
     epochs: int | None = None
     device: str | None = None
     options: dict = field(default_factory=dict)
+    precision: str = "tf32"  # device.set_precision
 
 
 def fit_and_score(split: Split, cell: CellSpec, *, hparams, work_dir: Path | None = None,
                   progress: bool = False) -> dict:
     """Fit one method on a split and return its val/test scores and timings."""
     device = resolve_device(cell.device)
+    set_precision(cell.precision)
     ctx = Context(hparams=hparams, seed=cell.seed, device=device, epochs=cell.epochs, options=cell.options,
-                  work_dir=work_dir, progress=progress)
+                  work_dir=work_dir, progress=progress, precision=cell.precision)
     detector = build_method(cell.method)
     start = time.perf_counter()
     detector.fit(split, ctx)
@@ -55,7 +57,7 @@ def metrics_record(split: Split, cell: CellSpec, result: dict) -> dict:
         "n_anomalies": cell.n_anomalies, "pollution": cell.pollution,
         "epochs": "paper" if cell.epochs is None else cell.epochs, "options": cell.options,
         "fit_seconds": round(result["fit_seconds"], 3), "score_seconds": round(result["score_seconds"], 3),
-        "device": result["device"], "torch_threads": torch.get_num_threads(), **result.get("versions", {}),
+        "device": result["device"], "precision": cell.precision, "torch_threads": torch.get_num_threads(), **result.get("versions", {}),
         "alarmbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
     }
     for part in ("val", "test"):

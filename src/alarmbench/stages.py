@@ -89,10 +89,12 @@ def context(split: Split, dataset: str, seed: int, run: dict, *, targets_dir: st
     """The fit context of a workflow job; `run` holds epochs, device, threads and method options."""
     import torch
 
-    from alarmbench.device import resolve_device
+    from alarmbench.device import resolve_device, set_precision
     from alarmbench.methods import Context
 
     torch.set_num_threads(int(run.get("threads", 1)))
+    precision = run.get("precision", "tf32")
+    set_precision(precision)
     spec = registry.get(dataset, user)
     n_features = int(np.prod(split.x_train.shape[1:]))
     from alarmbench.data.spec import default_hparams
@@ -102,7 +104,7 @@ def context(split: Split, dataset: str, seed: int, run: dict, *, targets_dir: st
                    options=dict(run.get("options", {})), work_dir=Path(work_dir) if work_dir else None,
                    targets_dir=Path(targets_dir), features={k: {p: Path(v) for p, v in parts.items()}
                                                             for k, parts in (features or {}).items()},
-                   feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30))
+                   feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30), precision=precision)
 
 
 def train_target_stage(split_npz: str, dataset: str, seed: int, target: str, run: dict, out: str,
@@ -186,7 +188,7 @@ def fit_score_stage(split_npz: str, dataset: str, seed: int, method: str, run: d
     scores = {part: np.asarray(detector.score_split(split, part), dtype=np.float64) for part in ("val", "test")}
     write_npz(out_scores, **scores)
     write_json(out_info, {"fit_seconds": round(fit_seconds, 3), "score_seconds": round(time.perf_counter() - start, 3),
-                          "device": str(ctx.device), "threads": torch.get_num_threads(),
+                          "device": str(ctx.device), "precision": ctx.precision, "threads": torch.get_num_threads(),
                           **getattr(detector, "versions", {})})
 
 

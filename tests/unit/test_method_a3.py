@@ -90,6 +90,15 @@ def test_a3v2_finite_nonconstant_and_learns(a3v2_fit, zero_split):
     assert auc(zero_split, A3v2().fit(zero_split, toy_context(epochs=0))) < 0.5
 
 
+def test_a3v2_and_a3_train_under_bf16_autocast(a3v2_fit, zero_split):
+    det, _ = a3v2_fit
+    bf16 = A3v2().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    assert np.isfinite(bf16.score(zero_split.x_test)).all() and auc(zero_split, bf16) > 0.9
+    assert not np.allclose(bf16.score(zero_split.x_test), det.score(zero_split.x_test))
+    a3 = A3().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    assert np.isfinite(a3.score(zero_split.x_test)).all() and auc(zero_split, a3) > 0.8
+
+
 def test_a3v2_cached_activations_equal_recomputed(a3v2_fit, zero_split):
     det, _ = a3v2_fit
     with torch.no_grad():

@@ -21,6 +21,15 @@ def test_learns_the_known_anomalies_with_finite_scores(split):
     assert roc_auc_score(split.a_test, scores) > 0.9
 
 
+def test_bf16_autocast_trains_the_float32_alarm(split):
+    fp32 = R2AD2(3).fit(split, toy_context(epochs=5, precision="fp32")).score(split.x_test)
+    detector = R2AD2(3).fit(split, toy_context(epochs=5, precision="bf16"))
+    scores = detector.score(split.x_test)
+    assert all(p.dtype == torch.float32 for p in detector.alarm.parameters())
+    assert np.isfinite(scores).all() and roc_auc_score(split.a_test, scores) > 0.9
+    assert not np.allclose(scores, fp32)  # the autocast did run (bf16 forward passes in training)
+
+
 def test_flipped_labels_invert_the_ranking(split):
     """An ignored or inverted alarm loss would not react to the labels like this."""
     flipped = toy_split(zero_frac=0.3)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alarmbench.device import resolve_device
+from alarmbench.device import resolve_device, set_precision
 from alarmbench.nets import A3Alarm, A3v2Alarm, KerasBatchNorm, KerasLSTM, R2AD2Alarm, keras_bce
 
 SMALL = (16, 8, 6, 4)
@@ -95,3 +95,18 @@ def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_device() == torch.device("cpu")
     with pytest.raises(ValueError, match="invalid device"):
         resolve_device("gpu")
+
+
+def test_set_precision_switches_cuda_float32_math() -> None:
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    before = (matmul.fp32_precision, conv.fp32_precision)
+    try:
+        set_precision("fp32")
+        assert (matmul.fp32_precision, conv.fp32_precision) == ("ieee", "ieee")
+        for mode in ("tf32", "bf16"):  # bf16 autocasts the alarms on top of TF32 math
+            set_precision(mode)
+            assert (matmul.fp32_precision, conv.fp32_precision) == ("tf32", "tf32")
+        with pytest.raises(ValueError, match="unknown precision 'fp16'"):
+            set_precision("fp16")
+    finally:
+        matmul.fp32_precision, conv.fp32_precision = before

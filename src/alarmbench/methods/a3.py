@@ -123,7 +123,8 @@ class A3v2(Detector):
             n = len(idx)
             with torch.no_grad():
                 a_noise = flatten_activations(self.target.hidden_activations(counterexamples(n, shape, noise_gen)))
-            logits = self.alarm(torch.cat([feats[idx].to(device, torch.float32), a_noise]))
+            with ctx.autocast():
+                logits = self.alarm(torch.cat([feats[idx].to(device, torch.float32), a_noise])).float()
             loss = a3v2_loss(logits[:n], y[idx], logits[n:])
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -274,7 +275,8 @@ class A3(Detector):
                 parts = [feats[idx] if feats is not None else activations(x[idx])]
                 if noise_on:
                     parts.append(activations(counterexamples(n, shape, noise_gen)))
-            logits = self.alarm(torch.cat(parts))
+            with ctx.autocast():
+                logits = self.alarm(torch.cat(parts)).float()
             loss = a3_loss(logits[:n], y[idx], logits[n:] if noise_on else None,
                            class_weight=self.class_weight, shifted_l1=lam)
             opt.zero_grad(set_to_none=True)

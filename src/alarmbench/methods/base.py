@@ -8,6 +8,7 @@ working directory for resumable checkpoints and shared targets.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,15 @@ class Context:
     # Cached training features up to this size are held in (device) memory, larger ones are
     # gathered per batch from the memory-mapped cache (`training_features`).
     feature_memory_bytes: int = 4 * 2**30
+    # "fp32" | "tf32" | "bf16" (`device.set_precision`); only "bf16" changes what the methods do.
+    precision: str = "tf32"
+
+    def autocast(self):
+        """Context for an alarm's training forward pass: bf16 autocast when precision is "bf16"
+        (callers compute the loss from `.float()` outputs), else nothing."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def option(self, key: str, default: Any) -> Any:
         return self.options.get(key, default)

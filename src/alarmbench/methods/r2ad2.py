@@ -56,14 +56,18 @@ class R2AD2(Detector):
             self.alarm.set_modes(bn_training=False, alarm_training=True)
             with torch.no_grad():
                 h = self.alarm.preprocess(torch.cat([g_real, g_noise]))
-            p = torch.sigmoid(self.alarm.alarm(h).squeeze(-1))
+            with ctx.autocast():
+                z = self.alarm.alarm(h).squeeze(-1)
+            p = torch.sigmoid(z.float())
             n = len(idx)
             loss = keras_bce(p[:n], y_real, from_logits=False) + keras_bce(p[n:], torch.ones_like(p[n:]),
                                                                            from_logits=False)
             step_block(loss, alarm_params, opt_alarm)
             # BN step: batch statistics of the real batch only, alarm without dropout.
             self.alarm.set_modes(bn_training=True, alarm_training=False)
-            loss_bn = keras_bce(torch.sigmoid(self.alarm(g_real)), y_real, from_logits=False)
+            with ctx.autocast():
+                z = self.alarm(g_real)
+            loss_bn = keras_bce(torch.sigmoid(z.float()), y_real, from_logits=False)
             step_block(loss_bn, bn_params, opt_bn)
             return loss.detach()
 

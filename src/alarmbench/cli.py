@@ -50,6 +50,16 @@ def _data_split(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from alarmbench.evaluate.aggregate import combine_runs
+    from alarmbench.report.build import build_reports
+
+    results = combine_runs(args.results, args.replace, args.out) if args.replace else Path(args.results)
+    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"))
+    print(f"{sum(len(v) for v in written.values())} files under {args.out}")
+    return 0
+
+
 def _run(args) -> int:
     import torch
 
@@ -109,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
         if not is_method(text):
             raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_NAMES)}, pyod:<Class>")
         return text
+
+    rep = sub.add_parser("report", help="tables, figures and paper comparison from results.csv, optionally "
+                                        "combining runs")
+    rep.add_argument("--results", required=True, help="results.csv of a run (roc.csv beside it is used too)")
+    rep.add_argument("--replace", nargs="+", default=[], metavar="CSV",
+                     help="results.csv of later runs: each replaces the data sets it holds (whole data sets)")
+    rep.add_argument("--out", required=True, help="report directory (results.csv and roc.csv are written there)")
+    rep.set_defaults(func=_report)
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
     r.add_argument("--dataset", required=True)

@@ -15,6 +15,7 @@ from alarmbench.evaluate.aggregate import (
     GROUP,
     KEYS,
     collect,
+    combine_runs,
     read_results,
     records_to_frame,
     summarise,
@@ -145,3 +146,37 @@ def test_library_versions_travel_with_every_row():
            "pyod": "3.6.7", "scikit-learn": "1.9.1"}
     df = records_to_frame([rec])
     assert set(df["software"]) == {"pyod=3.6.7;scikit-learn=1.9.1"}
+
+
+def test_combining_runs_replaces_whole_data_sets_and_their_roc_curves(tmp_path):
+    old = [record(ds, "known", m, seed, roc=True) for ds in ("mammography", "digits") for m in ("r2ad2", "ae")
+           for seed in SEEDS]
+    # The later run has only Mammography, with different numbers and one seed fewer for AE.
+    new = [record("mammography", "known", m, seed, roc=True, shift=0.01) for m in ("r2ad2", "ae")
+           for seed in SEEDS if (m, seed) != ("ae", SEEDS[-1])]
+    collect(old, tmp_path / "old" / "results.csv")
+    collect(new, tmp_path / "new" / "results.csv")
+    out = combine_runs(tmp_path / "old" / "results.csv", [tmp_path / "new" / "results.csv"], tmp_path / "out")
+    df, want = read_results(out), read_results(tmp_path / "new" / "results.csv")
+    mammo = df[df["dataset"] == "mammography"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mammo, want.sort_values(list(mammo.columns[:8]), ignore_index=True)[mammo.columns])
+    pd.testing.assert_frame_equal(df[df["dataset"] == "digits"].reset_index(drop=True),
+                                  read_results(tmp_path / "old" / "results.csv").query("dataset == 'digits'")
+                                  .reset_index(drop=True))
+    roc = read_results(tmp_path / "out" / "roc.csv")
+    new_roc = read_results(tmp_path / "new" / "roc.csv")
+    assert len(roc[roc["dataset"] == "mammography"]) == len(new_roc)
+    assert set(roc["dataset"]) == {"mammography", "digits"}
+
+
+def test_combining_runs_refuses_mismatched_files(tmp_path):
+    collect([record("digits", "known", "ae", s, roc=True) for s in SEEDS], tmp_path / "a" / "results.csv")
+    collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "b" / "results.csv")  # no roc.csv
+    with pytest.raises(ValueError, match="roc.csv not found"):
+        combine_runs(tmp_path / "a" / "results.csv", [tmp_path / "b" / "results.csv"], tmp_path / "out")
+    other = tmp_path / "c" / "results.csv"
+    other.parent.mkdir()
+    read_results(tmp_path / "b" / "results.csv").drop(columns="software").to_csv(other, index=False)
+    (other.parent / "roc.csv").write_text((tmp_path / "a" / "roc.csv").read_text())
+    with pytest.raises(ValueError, match="different columns"):
+        combine_runs(tmp_path / "a" / "results.csv", [other], tmp_path / "out")

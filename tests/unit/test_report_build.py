@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 from test_report_records import SEEDS, record, synthetic_records
 
@@ -77,6 +78,23 @@ def test_cli_entry(tmp_path, capsys):
     collect([record("mammography", "known", "r2ad2", s) for s in SEEDS], tmp_path / "results.csv")
     main([str(tmp_path / "results.csv"), str(tmp_path / "out")])
     assert "tables: 2 file(s)" in capsys.readouterr().out
+
+
+def test_alarmbench_report_combines_runs(tmp_path, capsys):
+    from alarmbench.cli import main as cli_main
+
+    collect([record(ds, "known", m, s) for ds in ("mammography", "digits") for m in ("r2ad2", "ae") for s in SEEDS],
+            tmp_path / "old" / "results.csv")
+    collect([record("mammography", "known", m, s, shift=-0.2) for m in ("r2ad2", "ae") for s in SEEDS],
+            tmp_path / "new" / "results.csv")
+    assert cli_main(["report", "--results", str(tmp_path / "old" / "results.csv"),
+                     "--replace", str(tmp_path / "new" / "results.csv"), "--out", str(tmp_path / "rep")]) == 0
+    assert "files under" in capsys.readouterr().out
+    summary = pd.read_csv(tmp_path / "rep" / "summary.csv")
+    got = summary.query("dataset == 'mammography' and method == 'r2ad2' and metric == 'test_auc'")["mean"].item()
+    new = pd.read_csv(tmp_path / "new" / "results.csv").query("method == 'r2ad2' and metric == 'test_auc'")
+    assert got == pytest.approx(new["value"].mean())
+    assert set(summary["dataset"]) == {"mammography", "digits"}
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")

@@ -112,8 +112,48 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     """`results.csv` (or `roc.csv`) with stable dtypes (epochs stays text)."""
     df = pd.read_csv(path, dtype=RESULT_DTYPES, keep_default_na=False, na_values=[""])
     if "software" in df:
-        df["software"] = df["software"].fillna("").astype(str)
+        df["software"] = df["software"].astype(object).fillna("").astype(str)
     return df
+
+
+def replace_datasets(base: pd.DataFrame, newer: pd.DataFrame, *, what: str = "results") -> pd.DataFrame:
+    """`base` with every row of the data sets `newer` holds replaced by `newer`'s rows.
+
+    For combining runs made at different times or on different machines (e.g. a GPU run of the
+    large data sets and a CPU run of the small ones): a data set always comes whole from one run,
+    so no cell mixes seeds or code versions of two runs.
+    """
+    if set(base.columns) != set(newer.columns):
+        raise ValueError(f"{what}: the files to combine have different columns: {sorted(base.columns)} vs "
+                         f"{sorted(newer.columns)}")
+    kept = base[~base["dataset"].isin(set(newer["dataset"]))]
+    order = [c for c in (*KEYS, "metric", "split", "point") if c in base.columns]
+    return pd.concat([kept, newer[list(base.columns)]], ignore_index=True).sort_values(order, ignore_index=True)
+
+
+def combine_runs(base_csv: str | os.PathLike, newer_csvs: Iterable[str | os.PathLike],
+                 out_dir: str | os.PathLike) -> Path:
+    """`results.csv` (and `roc.csv`, from beside each input) of `base_csv` with the data sets of
+    each newer run replaced by that run's rows (later files win), written into `out_dir`."""
+    newer_csvs = [Path(p) for p in newer_csvs]
+    frames = {"results.csv": read_results(base_csv)}
+    roc_paths = [Path(base_csv).with_name("roc.csv"), *(p.with_name("roc.csv") for p in newer_csvs)]
+    has_roc = roc_paths[0].exists()
+    missing = [p for p in roc_paths[1:] if has_roc and not p.exists()]
+    if missing:
+        raise ValueError(f"{missing[0]} not found: the ROC curves beside {base_csv} could not be updated with it")
+    if has_roc:
+        frames["roc.csv"] = read_results(roc_paths[0])
+    for i, path in enumerate(newer_csvs):
+        frames["results.csv"] = replace_datasets(frames["results.csv"], read_results(path), what=str(path))
+        if has_roc:
+            frames["roc.csv"] = replace_datasets(frames["roc.csv"], read_results(roc_paths[i + 1]),
+                                                 what=str(roc_paths[i + 1]))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in frames.items():
+        _write_csv(df, out / name)
+    return out / "results.csv"
 
 
 def summarise(df: pd.DataFrame) -> pd.DataFrame:

@@ -18,14 +18,13 @@ fp32 (IEEE), bf16 (the two alarm forwards under bf16 autocast, opt-in: it change
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 
 import torch
 
 from alarmbench.data import registry
-from alarmbench.device import PRECISIONS, resolve_device, set_precision
+from alarmbench.device import PRECISIONS, autocast, resolve_device, set_precision
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import counterexamples
 from alarmbench.methods.targets import keras_adam, step_block
@@ -99,9 +98,6 @@ def make_step(alarm: R2AD2Alarm, feats: torch.Tensor, y: torch.Tensor, grads: Pe
     opt_alarm, opt_bn = keras_adam(alarm_params, 1e-3), keras_adam(bn_params, 1e-3)
     noise_gen = torch.Generator(device=device).manual_seed(1)
 
-    def autocast():
-        return torch.autocast(device.type, torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
-
     def step(idx: torch.Tensor) -> list:
         marks = [mark(device)]
         n = len(idx)
@@ -112,7 +108,7 @@ def make_step(alarm: R2AD2Alarm, feats: torch.Tensor, y: torch.Tensor, grads: Pe
         alarm.set_modes(bn_training=False, alarm_training=True)
         with torch.no_grad():
             h = alarm.preprocess(torch.cat([g_real, g_noise]))
-        with autocast():
+        with autocast(device, precision):
             z = alarm.alarm(h).squeeze(-1)
         p = torch.sigmoid(z.float())  # .float(): a no-op in fp32; keeps the clipped BCE out of bf16
         loss = keras_bce(p[:n], y_real, from_logits=False) + keras_bce(p[n:], torch.ones_like(p[n:]),
@@ -120,7 +116,7 @@ def make_step(alarm: R2AD2Alarm, feats: torch.Tensor, y: torch.Tensor, grads: Pe
         step_block(loss, alarm_params, opt_alarm)
         marks.append(mark(device))
         alarm.set_modes(bn_training=True, alarm_training=False)
-        with autocast():
+        with autocast(device, precision):
             z = alarm(g_real)
         step_block(keras_bce(torch.sigmoid(z.float()), y_real, from_logits=False), bn_params, opt_bn)
         marks.append(mark(device))

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from alarmbench.device import PRECISIONS
+
 METHODS = ["r2ad2", "gradcon", "a3", "deepsad", "devnet", "ae"]  # longest first: better packing
 SEEDS = [110, 210, 310, 410, 510]
 PAPER = {"r2ad2": (.94, .01, .69), "devnet": (.94, .01, .65), "ae": (.90, .01, .27), "gradcon": (.89, .01, .26),
@@ -68,7 +70,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override all epochs (default: the papers')")
     parser.add_argument("--methods", nargs="+", default=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
-    parser.add_argument("--precision", default="tf32", choices=["fp32", "tf32", "bf16"],
+    parser.add_argument("--precision", default="tf32", choices=PRECISIONS,
                         help="run.precision; bf16 autocasts the alarms (R2-AD2, A3), the rest is unchanged on CPU")
     parser.add_argument("--out", help="write the per-run records here (JSON lines)")
     parser.add_argument("--table-dir", help="also write the summary table here (CSV and Markdown)")

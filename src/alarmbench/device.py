@@ -6,11 +6,12 @@ Snakemake profile or a SLURM job can pin a device without touching config), then
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
 
-__all__ = ["ENV_VAR", "PRECISIONS", "resolve_device", "set_precision"]
+__all__ = ["ENV_VAR", "PRECISIONS", "autocast", "resolve_device", "set_precision"]
 
 ENV_VAR = "ALARMBENCH_DEVICE"
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -58,3 +59,11 @@ def set_precision(precision: str) -> None:
     torch.backends.cuda.matmul.fp32_precision = mode
     torch.backends.cudnn.conv.fp32_precision = mode
     torch.backends.cudnn.rnn.fp32_precision = mode
+
+
+def autocast(device: torch.device, precision: str):
+    """Context for an alarm's training forward pass: bf16 autocast on `device` when precision is
+    "bf16" (callers compute the loss from `.float()` outputs), else nothing."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()

@@ -57,7 +57,8 @@ def metrics_record(split: Split, cell: CellSpec, result: dict) -> dict:
         "n_anomalies": cell.n_anomalies, "pollution": cell.pollution,
         "epochs": "paper" if cell.epochs is None else cell.epochs, "options": cell.options,
         "fit_seconds": round(result["fit_seconds"], 3), "score_seconds": round(result["score_seconds"], 3),
-        "device": result["device"], "precision": cell.precision, "torch_threads": torch.get_num_threads(), **result.get("versions", {}),
+        "device": result["device"], "precision": cell.precision, "torch_threads": torch.get_num_threads(),
+        **result.get("versions", {}),
         "alarmbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
     }
     for part in ("val", "test"):

@@ -71,7 +71,6 @@ def test_target_training_resumes_to_identical_weights(tmp_path):
         assert torch.equal(a, b)
 
 
-
 def test_block_step_equals_backward_and_adam_even_for_strided_gradients():
     # A batched weight used transposed gets its autograd gradient as a transposed view; the fused
     # CPU Adam reads gradients in memory order, so without `step_block`'s contiguous copy this

@@ -135,23 +135,19 @@ def combine_runs(base_csv: str | os.PathLike, newer_csvs: Iterable[str | os.Path
                  out_dir: str | os.PathLike) -> Path:
     """`results.csv` (and `roc.csv`, from beside each input) of `base_csv` with the data sets of
     each newer run replaced by that run's rows (later files win), written into `out_dir`."""
-    newer_csvs = [Path(p) for p in newer_csvs]
-    frames = {"results.csv": read_results(base_csv)}
-    roc_paths = [Path(base_csv).with_name("roc.csv"), *(p.with_name("roc.csv") for p in newer_csvs)]
-    has_roc = roc_paths[0].exists()
-    missing = [p for p in roc_paths[1:] if has_roc and not p.exists()]
-    if missing:
-        raise ValueError(f"{missing[0]} not found: the ROC curves beside {base_csv} could not be updated with it")
-    if has_roc:
-        frames["roc.csv"] = read_results(roc_paths[0])
-    for i, path in enumerate(newer_csvs):
-        frames["results.csv"] = replace_datasets(frames["results.csv"], read_results(path), what=str(path))
-        if has_roc:
-            frames["roc.csv"] = replace_datasets(frames["roc.csv"], read_results(roc_paths[i + 1]),
-                                                 what=str(roc_paths[i + 1]))
+    base, newer = Path(base_csv), [Path(p) for p in newer_csvs]
+    sources = {"results.csv": [base, *newer]}
+    if base.with_name("roc.csv").exists():
+        sources["roc.csv"] = [p.with_name("roc.csv") for p in (base, *newer)]
+    missing = [p for paths in sources.values() for p in paths if not p.exists()]
+    if missing:  # checked before anything is written
+        raise ValueError(f"{missing[0]} not found: needed to combine runs with {base}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, df in frames.items():
+    for name, (first, *later) in sources.items():
+        df = read_results(first)
+        for path in later:
+            df = replace_datasets(df, read_results(path), what=str(path))
         _write_csv(df, out / name)
     return out / "results.csv"
 

@@ -8,7 +8,6 @@ working directory for resumable checkpoints and shared targets.
 
 from __future__ import annotations
 
-import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import torch
 
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
+from alarmbench.device import autocast as device_autocast
 from alarmbench.rng import substream_seed
 
 
@@ -45,11 +45,8 @@ class Context:
     precision: str = "tf32"
 
     def autocast(self):
-        """Context for an alarm's training forward pass: bf16 autocast when precision is "bf16"
-        (callers compute the loss from `.float()` outputs), else nothing."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """`device.autocast` for this run's device and precision."""
+        return device_autocast(self.device, self.precision)
 
     def option(self, key: str, default: Any) -> Any:
         return self.options.get(key, default)

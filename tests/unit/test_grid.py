@@ -67,3 +67,17 @@ def test_configfiles_replace_the_default_and_merge_with_each_other(tmp_path):
     # the default config's grids (known, transfer, sweeps, a3 …) and data sets (digits) did not leak in
     assert "digits" not in out and "devnet" not in out and "r2ad2" not in out
     assert "seed=6" in out and "seed=5" not in out and "n=20" in out
+
+
+def test_gpu_claim_auto_follows_the_visible_gpus(tmp_path):
+    # A CPU-only machine must not claim the profile's single `gpu`: that serialised every job.
+    none, one = tmp_path / "none", tmp_path / "one"
+    none.mkdir(), (one / "0000:01:00.0").mkdir(parents=True)
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=tmp_path / "missing") == 0
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=none) == 0
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=one) == 1
+    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": ""}, gpus_dir=one) == 0
+    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "-1"}, gpus_dir=one) == 0
+    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "1"}, gpus_dir=one) == 1
+    assert grid.gpu_claim("cpu", gpus_dir=one) == 0
+    assert grid.gpu_claim("cuda", gpus_dir=none) == grid.gpu_claim("cuda:1", gpus_dir=none) == 1

@@ -11,6 +11,7 @@ JOBS = grid.expand(config)
 grid.validate_methods(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 RUN = config["run"]
+GPU = grid.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 TARGET_OF_FILE = {}  # file stem -> target name (the file depends on method options)
 
 

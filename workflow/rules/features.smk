@@ -23,7 +23,7 @@ rule extract:
         kind="gradients|activations",
     threads: RUN["threads"]
     resources:
-        gpu=lambda w: 0 if RUN["device"] == "cpu" else 1,
+        gpu=GPU,
     log:
         "logs/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}.log",
     benchmark:

@@ -19,7 +19,7 @@ rule fit_score:
         user=USER,
     threads: RUN["threads"]
     resources:
-        gpu=lambda w: 0 if RUN["device"] == "cpu" else 1,
+        gpu=GPU,
     log:
         "logs/fit/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.log",
     benchmark:

@@ -26,7 +26,7 @@ rule train_target:
         tfile="|".join(TARGET_OF_FILE),
     threads: RUN["threads"]
     resources:
-        gpu=lambda w: 0 if RUN["device"] == "cpu" else 1,
+        gpu=GPU,
     log:
         "logs/targets/{dataset}/{group}_p{p}/seed{seed}/{tfile}.log",
     benchmark:

@@ -1,7 +1,7 @@
 """Choose the torch device: CUDA when available, else CPU, overridable by a string.
 
-Precedence: the explicit argument, then the ALARMBENCH_DEVICE environment variable (so a
-Snakemake profile or a SLURM job can pin a device without touching config), then auto.
+Precedence: an explicit device, then the ALARMBENCH_DEVICE environment variable (so a Snakemake
+profile or a SLURM job can pin a device without touching config), then auto.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 def resolve_device(spec: str | torch.device | None = None) -> torch.device:
-    """"auto"/None → cuda if available else cpu; "cpu", "cuda", "cuda:1" → that device.
+    """"auto"/None → $ALARMBENCH_DEVICE if set, else cuda if available, else cpu; "cpu", "cuda",
+    "cuda:1" → that device ("auto" is the config's default, so the variable must override it).
 
     Asking for CUDA where there is none (or for an index beyond the visible devices) is an error
     rather than a silent CPU fallback, so a GPU job never crawls on CPU unnoticed.
     """
     if isinstance(spec, torch.device):
         spec = str(spec)
-    if spec is None or spec.strip() == "":
-        spec = os.environ.get(ENV_VAR, "auto")
+    if spec is None or spec.strip().lower() in ("", "auto"):
+        spec = os.environ.get(ENV_VAR) or "auto"
     spec = spec.strip().lower()
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -81,3 +81,14 @@ def test_gpu_claim_auto_follows_the_visible_gpus(tmp_path):
     assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "1"}, gpus_dir=one) == 1
     assert grid.gpu_claim("cpu", gpus_dir=one) == 0
     assert grid.gpu_claim("cuda", gpus_dir=none) == grid.gpu_claim("cuda:1", gpus_dir=none) == 1
+
+
+def test_gpu_claim_auto_defers_to_the_device_variable_as_resolve_device_does(tmp_path, monkeypatch):
+    from alarmbench import device
+
+    assert grid.DEVICE_ENV_VAR == device.ENV_VAR
+    (tmp_path / "0000:01:00.0").mkdir()
+    assert grid.gpu_claim("auto", environ={device.ENV_VAR: "cpu"}, gpus_dir=tmp_path) == 0
+    assert grid.gpu_claim("auto", environ={device.ENV_VAR: "cuda"}, gpus_dir=tmp_path / "missing") == 1
+    monkeypatch.setenv(device.ENV_VAR, "cpu")
+    assert device.resolve_device("auto").type == "cpu"

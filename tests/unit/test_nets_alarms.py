@@ -93,6 +93,8 @@ def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
         resolve_device("cuda:1")
     monkeypatch.setenv("ALARMBENCH_DEVICE", "cpu")
     assert resolve_device() == torch.device("cpu")
+    assert resolve_device("auto") == torch.device("cpu")  # the config's default: the variable wins
+    assert resolve_device("cuda") == torch.device("cuda")  # an explicit device wins over it
     with pytest.raises(ValueError, match="invalid device"):
         resolve_device("gpu")
 

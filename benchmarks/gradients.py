@@ -8,9 +8,15 @@ For each model it prints samples/s of
   * vmap      – the same with the torch.func engine (the default for the conv AE), and × loop,
   * →fp16     – the default ("auto") engine, cast to fp16 on the copy (what the cache writer consumes),
   * in-mem    – `PerSampleGradients(x)`: one freshly allocated fp32 (N, k, P) tensor,
-  * e2e       – streamed fp16 chunks written to a `FeatureCacheWriter` incl. fsync + rename; then the disk's sequential write bandwidth (large file + fsync), so the
-end-to-end byte rate can be compared with it. Rates are medians over --repeats runs (this is
-sensitive to noisy neighbours on shared machines).
+  * e2e       – streamed fp16 chunks written to a `FeatureCacheWriter` incl. fsync + rename,
+  * fwd ×     – ordinary batched forward passes over the same chunks and snapshots, as a multiple
+                of the loop: a ceiling for any per-sample-gradient engine built on these kernels
+                (it needs at least the forward),
+  * f+b ×     – the same with an ordinary backward (one gradient summed over the chunk), for
+                reference: what a plain training pass costs;
+then the disk's sequential write bandwidth (large file + fsync), so the end-to-end byte rate can
+be compared with it. Rates are medians over --repeats runs (this is sensitive to noisy
+neighbours on shared machines).
 
   python benchmarks/gradients.py --device cpu --models kdd ids conv -n 16384 --loop-n 300
 """
@@ -88,6 +94,36 @@ def loop_rate(
     return _median_rate(run, x.shape[0], repeats, device)
 
 
+def batched_rates(
+    make: Callable[[], TargetNet], snaps: list[dict[str, torch.Tensor]], x: torch.Tensor, chunk: int,
+    device: torch.device, repeats: int,
+) -> tuple[float, float]:
+    """Samples/s of ordinary batched passes over the same chunks and snapshots: forward only, and
+    forward + backward (one gradient summed over the chunk). Per-sample gradients need at least
+    the forward, so forward/s ÷ loop/s bounds the ratio any engine on these kernels can reach."""
+    models = []
+    for sd in snaps:
+        m = make().to(device).eval()
+        m.load_state_dict(sd)
+        models.append((m, [p for p in m.parameters() if p.requires_grad]))
+    chunks = x.split(chunk)
+
+    def forward() -> None:
+        with torch.no_grad():
+            for xc in chunks:
+                for m, _ in models:
+                    m.reconstruction_loss(m(xc), xc)
+
+    def forward_backward() -> None:
+        for xc in chunks:
+            for m, params in models:
+                torch.autograd.grad(m.reconstruction_loss(m(xc), xc), params)
+
+    forward(), forward_backward()  # warm-up
+    return (_median_rate(forward, x.shape[0], repeats, device),
+            _median_rate(forward_backward, x.shape[0], repeats, device))
+
+
 def disk_bandwidth(directory: Path, mb: int) -> float:
     """Sequential write MB/s of a `mb` MiB file, fsync included."""
     block = os.urandom(8 * 2**20)
@@ -132,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"device {device} ({name}); torch {torch.__version__}; k={args.snapshots}; malloc tuning {'on' if tuned else 'off'}")
     hdr = (f"{'model':9} {'P':>6} {'chunk':>6} {'loop/s':>8} {'layers/s':>9} {'ratio':>6} {'vmap/s':>9} "
            f"{'ratio':>6} {'→fp16/s':>9} "
-           f"{'in-mem/s':>9} {'e2e/s':>9} {'e2e MiB/s':>9}")  # fmt: skip
+           f"{'in-mem/s':>9} {'e2e/s':>9} {'e2e MiB/s':>9} {'fwd ×':>6} {'f+b ×':>6}")  # fmt: skip
     print(f"load average before: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
     print(hdr)
     e2e_mbs = []
@@ -153,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         fp16_rate = _median_rate(lambda: stream(ex, x, torch.float16), args.n, args.repeats, device)
         mem_rate = _median_rate(lambda ex=ex, x=x: ex(x), args.n, args.repeats, device)
         loop = loop_rate(make, snaps, x[: args.loop_n], device, args.repeats)
+        fwd_rate, fb_rate = batched_rates(make, snaps, x, ex.chunk_size, device, args.repeats)
 
         def e2e(ex: PerSampleGradients = ex, x: torch.Tensor = x) -> None:
             with tempfile.TemporaryDirectory(dir=args.cache_dir) as d:
@@ -165,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{key:9} {ex.n_params:>6} {ex.chunk_size:>6} {loop:>8.0f} {rates['layers']:>9.0f} "
             f"{rates['layers'] / loop:>5.0f}× {rates['vmap']:>9.0f} {rates['vmap'] / loop:>5.0f}× "
-            f"{fp16_rate:>9.0f} {mem_rate:>9.0f} {e2e_rate:>9.0f} {mbs:>9.0f}",
+            f"{fp16_rate:>9.0f} {mem_rate:>9.0f} {e2e_rate:>9.0f} {mbs:>9.0f} {fwd_rate / loop:>5.0f}× "
+            f"{fb_rate / loop:>5.0f}×",
             flush=True,
         )
     bw = disk_bandwidth(args.cache_dir, args.disk_mb)

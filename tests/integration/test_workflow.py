@@ -91,6 +91,31 @@ def test_noop_rerun_does_nothing(workflow):
     assert "Nothing to be done" in out
 
 
+def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
+    """run.device auto: training jobs claim the local profile's single GPU only where one is
+    visible (on a CPU-only machine a claim serialised every job); only fetch takes a download slot."""
+    from alarmbench import grid
+
+    config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
+    config["run"]["device"] = "auto"
+    auto = workflow / "config" / "auto.yaml"
+    auto.write_text(yaml.safe_dump(config))
+    out = snakemake(workflow, "-n", "--forceall", "--configfile", str(auto),
+                    env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
+    claims, rule = {}, None
+    for line in out.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            rule = m.group(1)
+        elif rule and line.strip().startswith("resources:"):
+            gpu, downloads = (int(re.search(rf"\b{key}=(\d+)", line).group(1)) for key in ("gpu", "downloads"))
+            claims.setdefault(rule, set()).add((gpu, downloads))
+    gpu = grid.gpu_claim("auto")
+    for r in ("train_target", "extract", "fit_score"):
+        assert claims[r] == {(gpu, 0)}, r
+    assert claims["fetch"] == {(0, 1)}
+    assert all(c == {(0, 0)} for r, c in claims.items() if r not in ("train_target", "extract", "fit_score", "fetch"))
+
+
 def test_changing_one_method_option_reruns_only_that_method(workflow):
     config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
     config["method_options"] = {"devnet": {"devnet_fixed_reference": False}}

@@ -71,11 +71,14 @@ def test_configfiles_replace_the_default_and_merge_with_each_other(tmp_path):
 
 def test_gpu_claim_auto_follows_the_visible_gpus(tmp_path):
     # A CPU-only machine must not claim the profile's single `gpu`: that serialised every job.
-    none, one = tmp_path / "none", tmp_path / "one"
-    none.mkdir(), (one / "0000:01:00.0").mkdir(parents=True)
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=tmp_path / "missing") == 0
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=none) == 0
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=one) == 1
+    none, one, dev = tmp_path / "none", tmp_path / "one", tmp_path / "dev"
+    none.mkdir(), (one / "0000:01:00.0").mkdir(parents=True), dev.mkdir()
+    (dev / "nvidiactl").touch(), (dev / "nvidia-uvm").touch()  # driver nodes, not a GPU
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=tmp_path / "missing", dev_dir=dev) == 0
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=none, dev_dir=dev) == 0
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=one, dev_dir=dev) == 1
+    (dev / "nvidia0").touch()  # a container may expose the device without the driver's /proc entry
+    assert grid.gpu_claim("auto", environ={}, gpus_dir=none, dev_dir=dev) == 1
     assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": ""}, gpus_dir=one) == 0
     assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "-1"}, gpus_dir=one) == 0
     assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "1"}, gpus_dir=one) == 1

@@ -11,7 +11,7 @@ import os
 
 import torch
 
-__all__ = ["ENV_VAR", "PRECISIONS", "autocast", "resolve_device", "set_precision"]
+__all__ = ["ENV_VAR", "PRECISIONS", "autocast", "gpu_claim", "resolve_device", "set_precision"]
 
 ENV_VAR = "ALARMBENCH_DEVICE"
 PRECISIONS = ("fp32", "tf32", "bf16")
@@ -43,6 +43,22 @@ def resolve_device(spec: str | torch.device | None = None) -> torch.device:
     elif dev.type != "cpu":
         raise ValueError(f"unsupported device type {dev.type!r} (use 'auto', 'cpu', 'cuda' or 'cuda:N')")
     return dev
+
+
+def gpu_claim(spec: str | None) -> int:
+    """`resources: gpu` of a workflow training job for run.device: 1 if it will run on a GPU.
+
+    The local profile provides one `gpu`, so claiming jobs run one at a time: right on a GPU, but
+    on a CPU-only machine a claim would serialise every training job. "auto" is decided as
+    `resolve_device` decides it ($ALARMBENCH_DEVICE, then torch.cuda.is_available()); an explicit
+    CUDA device claims without a check, so a cluster's submit host needs no GPU.
+    """
+    spec = (spec or "").strip().lower()
+    if spec in ("", "auto"):
+        spec = (os.environ.get(ENV_VAR) or "auto").strip().lower()
+    if spec == "auto":
+        return int(torch.cuda.is_available())
+    return int(spec.startswith("cuda"))
 
 
 def set_precision(precision: str) -> None:

@@ -69,35 +69,6 @@ def epochs_for(run: dict, dataset: str) -> int | None:
     return epochs
 
 
-DEVICE_ENV_VAR = "ALARMBENCH_DEVICE"  # device.ENV_VAR (that module imports torch)
-NVIDIA_GPUS = Path("/proc/driver/nvidia/gpus")  # one entry per GPU the NVIDIA driver sees
-
-
-def gpu_claim(device: str, *, environ: dict | None = None, gpus_dir: Path = NVIDIA_GPUS,
-              dev_dir: Path = Path("/dev")) -> int:
-    """`resources: gpu` of a training job for run.device: 1 if it runs on a GPU, else 0.
-
-    The local profile provides `gpu: 1`, so claiming jobs run one at a time: right on a GPU,
-    but on a CPU-only machine it would serialise every training job. "auto" is decided as the
-    job's resolve_device will ($ALARMBENCH_DEVICE first) but without importing torch, so the DAG
-    build stays fast: a GPU counts when the driver lists one (or a container exposes a
-    /dev/nvidiaN device) and CUDA_VISIBLE_DEVICES does not hide them all. Where the driver is present but torch is a CPU build, jobs still claim the
-    GPU (correct, slower): set run.device: cpu there. Cluster profiles set `gpu` per rule.
-    """
-    environ = os.environ if environ is None else environ
-    if device == "auto":
-        device = environ.get(DEVICE_ENV_VAR) or "auto"  # as device.resolve_device decides
-    if device == "cpu":
-        return 0
-    if device != "auto":
-        return 1
-    visible = environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None and visible.strip() in ("", "-1"):
-        return 0
-    listed = gpus_dir.is_dir() and any(gpus_dir.iterdir())
-    return int(listed or any(p.name[len("nvidia"):].isdigit() for p in dev_dir.glob("nvidia*")))
-
-
 def expand(config: dict) -> list[Job]:
     user = config.get("user_datasets") or {}
     jobs: set[Job] = set()

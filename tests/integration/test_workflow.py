@@ -92,9 +92,9 @@ def test_noop_rerun_does_nothing(workflow):
 
 
 def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
-    """run.device auto: training jobs claim the local profile's single GPU only where one is
-    visible (on a CPU-only machine a claim serialised every job); only fetch takes a download slot."""
-    from alarmbench import grid
+    """run.device auto: training jobs claim the local profile's single GPU only where CUDA is
+    available (on a CPU-only machine a claim serialised every job); only fetch takes a download slot."""
+    from alarmbench.device import gpu_claim
 
     config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
     config["run"]["device"] = "auto"
@@ -109,7 +109,7 @@ def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
         elif rule and line.strip().startswith("resources:"):
             gpu, downloads = (int(re.search(rf"\b{key}=(\d+)", line).group(1)) for key in ("gpu", "downloads"))
             claims.setdefault(rule, set()).add((gpu, downloads))
-    gpu = grid.gpu_claim("auto")
+    gpu = gpu_claim("auto")
     for r in ("train_target", "extract", "fit_score"):
         assert claims[r] == {(gpu, 0)}, r
     assert claims["fetch"] == {(0, 1)}

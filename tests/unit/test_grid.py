@@ -68,30 +68,3 @@ def test_configfiles_replace_the_default_and_merge_with_each_other(tmp_path):
     assert "digits" not in out and "devnet" not in out and "r2ad2" not in out
     assert "seed=6" in out and "seed=5" not in out and "n=20" in out
 
-
-def test_gpu_claim_auto_follows_the_visible_gpus(tmp_path):
-    # A CPU-only machine must not claim the profile's single `gpu`: that serialised every job.
-    none, one, dev = tmp_path / "none", tmp_path / "one", tmp_path / "dev"
-    none.mkdir(), (one / "0000:01:00.0").mkdir(parents=True), dev.mkdir()
-    (dev / "nvidiactl").touch(), (dev / "nvidia-uvm").touch()  # driver nodes, not a GPU
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=tmp_path / "missing", dev_dir=dev) == 0
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=none, dev_dir=dev) == 0
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=one, dev_dir=dev) == 1
-    (dev / "nvidia0").touch()  # a container may expose the device without the driver's /proc entry
-    assert grid.gpu_claim("auto", environ={}, gpus_dir=none, dev_dir=dev) == 1
-    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": ""}, gpus_dir=one) == 0
-    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "-1"}, gpus_dir=one) == 0
-    assert grid.gpu_claim("auto", environ={"CUDA_VISIBLE_DEVICES": "1"}, gpus_dir=one) == 1
-    assert grid.gpu_claim("cpu", gpus_dir=one) == 0
-    assert grid.gpu_claim("cuda", gpus_dir=none) == grid.gpu_claim("cuda:1", gpus_dir=none) == 1
-
-
-def test_gpu_claim_auto_defers_to_the_device_variable_as_resolve_device_does(tmp_path, monkeypatch):
-    from alarmbench import device
-
-    assert grid.DEVICE_ENV_VAR == device.ENV_VAR
-    (tmp_path / "0000:01:00.0").mkdir()
-    assert grid.gpu_claim("auto", environ={device.ENV_VAR: "cpu"}, gpus_dir=tmp_path) == 0
-    assert grid.gpu_claim("auto", environ={device.ENV_VAR: "cuda"}, gpus_dir=tmp_path / "missing") == 1
-    monkeypatch.setenv(device.ENV_VAR, "cpu")
-    assert device.resolve_device("auto").type == "cpu"

@@ -165,3 +165,11 @@ def test_outlier_features_clip_k_to_small_training_sets():
     x = np.random.default_rng(2).normal(size=(6, 2))
     feats = OutlierFeatures((5, 10, 20)).fit_transform(x)
     assert feats.shape == (6, 10) and np.isfinite(feats).all()
+
+
+def test_only_the_classical_baselines_are_cpu_only():
+    # Their workflow jobs claim no GPU; every torch method (and PyOD's, which get ctx.device) may.
+    from alarmbench.methods import METHOD_NAMES, cpu_only
+
+    assert {m for m in METHOD_NAMES if cpu_only(m)} == {"iforest", "gbdt", "gbdt-od"}
+    assert not cpu_only("pyod:XGBOD") and not cpu_only("nonsense")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alarmbench.device import resolve_device, set_precision
+from alarmbench.device import gpu_claim, resolve_device, set_precision
 from alarmbench.nets import A3Alarm, A3v2Alarm, KerasBatchNorm, KerasLSTM, R2AD2Alarm, keras_bce
 
 SMALL = (16, 8, 6, 4)
@@ -97,6 +97,18 @@ def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_device("cuda") == torch.device("cuda")  # an explicit device wins over it
     with pytest.raises(ValueError, match="invalid device"):
         resolve_device("gpu")
+
+
+def test_gpu_claim_follows_the_device_the_job_will_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A CPU-only machine must not claim the profile's single `gpu`: that serialised every job.
+    monkeypatch.delenv("ALARMBENCH_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert gpu_claim("auto") == gpu_claim(None) == gpu_claim("cpu") == 0
+    assert gpu_claim("cuda") == gpu_claim("cuda:1") == 1  # explicit: no check (a cluster's submit host)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert gpu_claim("auto") == 1 and gpu_claim("cpu") == 0
+    monkeypatch.setenv("ALARMBENCH_DEVICE", "cpu")
+    assert gpu_claim("auto") == 0 and resolve_device("auto").type == "cpu"
 
 
 def test_set_precision_switches_cuda_float32_math() -> None:

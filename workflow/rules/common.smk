@@ -2,7 +2,7 @@
 import json
 from pathlib import Path
 
-from alarmbench import grid, stages
+from alarmbench import device, grid, methods, stages
 from alarmbench.data import registry
 
 USER = config.get("user_datasets") or {}
@@ -11,7 +11,7 @@ JOBS = grid.expand(config)
 grid.validate_methods(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 RUN = config["run"]
-GPU = grid.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
+GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 TARGET_OF_FILE = {}  # file stem -> target name (the file depends on method options)
 
 

@@ -19,7 +19,7 @@ rule fit_score:
         user=USER,
     threads: RUN["threads"]
     resources:
-        gpu=GPU,
+        gpu=lambda w: 0 if methods.cpu_only(w.method) else GPU,
     log:
         "logs/fit/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.log",
     benchmark:

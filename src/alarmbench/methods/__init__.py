@@ -36,6 +36,11 @@ def is_method(name: str) -> bool:
     return name in _METHODS or (name.startswith(PYOD_PREFIX) and len(name) > len(PYOD_PREFIX))
 
 
+def cpu_only(name: str) -> bool:
+    """Methods that never use a GPU (scikit-learn / XGBoost baselines): their jobs claim none."""
+    return name in _METHODS and _METHODS[name][0].startswith("classical:")
+
+
 def build_method(name: str) -> Detector:
     if name.startswith(PYOD_PREFIX):  # PyOD itself is imported only when the detector is fitted
         from alarmbench.methods.pyod_adapter import PyODDetector
@@ -51,4 +56,4 @@ def build_method(name: str) -> Detector:
     return detector
 
 
-__all__ = ["METHOD_NAMES", "PYOD_PREFIX", "Context", "Detector", "build_method", "is_method"]
+__all__ = ["METHOD_NAMES", "PYOD_PREFIX", "Context", "Detector", "build_method", "cpu_only", "is_method"]

@@ -24,11 +24,7 @@ def resolve_device(spec: str | torch.device | None = None) -> torch.device:
     Asking for CUDA where there is none (or for an index beyond the visible devices) is an error
     rather than a silent CPU fallback, so a GPU job never crawls on CPU unnoticed.
     """
-    if isinstance(spec, torch.device):
-        spec = str(spec)
-    if spec is None or spec.strip().lower() in ("", "auto"):
-        spec = os.environ.get(ENV_VAR) or "auto"
-    spec = spec.strip().lower()
+    spec = _requested(spec)
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -45,6 +41,14 @@ def resolve_device(spec: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def _requested(spec: str | torch.device | None) -> str:
+    """The device asked for, lower-case: an explicit one, else $ALARMBENCH_DEVICE, else "auto"."""
+    spec = str(spec or "").strip().lower()
+    if spec in ("", "auto"):
+        spec = (os.environ.get(ENV_VAR) or "auto").strip().lower()
+    return spec
+
+
 def gpu_claim(spec: str | None) -> int:
     """`resources: gpu` of a workflow training job for run.device: 1 if it will run on a GPU.
 
@@ -53,9 +57,7 @@ def gpu_claim(spec: str | None) -> int:
     `resolve_device` decides it ($ALARMBENCH_DEVICE, then torch.cuda.is_available()); an explicit
     CUDA device claims without a check, so a cluster's submit host needs no GPU.
     """
-    spec = (spec or "").strip().lower()
-    if spec in ("", "auto"):
-        spec = (os.environ.get(ENV_VAR) or "auto").strip().lower()
+    spec = _requested(spec)
     if spec == "auto":
         return int(torch.cuda.is_available())
     return int(spec.startswith("cuda"))

@@ -71,16 +71,24 @@ def _median_rate(fn: Callable[[], None], n: int, repeats: int, device: torch.dev
     return statistics.median(rates)
 
 
-def loop_rate(
-    make: Callable[[], TargetNet], snaps: list[dict[str, torch.Tensor]], x: torch.Tensor, device: torch.device,
-    repeats: int,
-) -> float:
-    """Naive baseline: per sample and snapshot, one forward + autograd.grad, concatenated."""
+def snapshot_models(
+    make: Callable[[], TargetNet], snaps: list[dict[str, torch.Tensor]], device: torch.device,
+) -> list[tuple[TargetNet, list[torch.nn.Parameter]]]:
+    """One eval-mode model per snapshot, with its trainable parameters (the baselines' models)."""
     models = []
     for sd in snaps:
         m = make().to(device).eval()
         m.load_state_dict(sd)
         models.append((m, [p for p in m.parameters() if p.requires_grad]))
+    return models
+
+
+def loop_rate(
+    make: Callable[[], TargetNet], snaps: list[dict[str, torch.Tensor]], x: torch.Tensor, device: torch.device,
+    repeats: int,
+) -> float:
+    """Naive baseline: per sample and snapshot, one forward + autograd.grad, concatenated."""
+    models = snapshot_models(make, snaps, device)
     out = torch.empty(x.shape[0], len(snaps), sum(p.numel() for p in models[0][1]), device=device)
 
     def run() -> None:
@@ -101,11 +109,7 @@ def batched_rates(
     """Samples/s of ordinary batched passes over the same chunks and snapshots: forward only, and
     forward + backward (one gradient summed over the chunk). Per-sample gradients need at least
     the forward, so forward/s ÷ loop/s bounds the ratio any engine on these kernels can reach."""
-    models = []
-    for sd in snaps:
-        m = make().to(device).eval()
-        m.load_state_dict(sd)
-        models.append((m, [p for p in m.parameters() if p.requires_grad]))
+    models = snapshot_models(make, snaps, device)
     chunks = x.split(chunk)
 
     def forward() -> None:

@@ -41,15 +41,16 @@ def snakemake(workdir: Path, *args: str, env: dict | None = None) -> str:
     return result.stdout + result.stderr
 
 
-def planned(output: str) -> list[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run would execute."""
+def planned(output: str, field: str = "wildcards") -> list[tuple[str, str]]:
+    """(rule, that job's `field:` line, e.g. its wildcards or resources) of every job a dry run
+    would execute."""
     jobs, rule = [], None
     for line in output.splitlines():
         if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
             rule = m.group(1)
             jobs.append((rule, ""))
-        elif rule and line.strip().startswith("wildcards:"):
-            jobs[-1] = (rule, line.strip()[len("wildcards:"):].strip())
+        elif rule and line.strip().startswith(f"{field}:"):
+            jobs[-1] = (rule, line.strip()[len(field) + 1:].strip())
     return jobs
 
 
@@ -102,13 +103,10 @@ def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
     auto.write_text(yaml.safe_dump(config))
     out = snakemake(workflow, "-n", "--forceall", "--configfile", str(auto),
                     env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
-    claims, rule = {}, None
-    for line in out.splitlines():
-        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
-            rule = m.group(1)
-        elif rule and line.strip().startswith("resources:"):
-            gpu, downloads = (int(re.search(rf"\b{key}=(\d+)", line).group(1)) for key in ("gpu", "downloads"))
-            claims.setdefault(rule, set()).add((gpu, downloads))
+    claims = {}
+    for rule, resources in planned(out, "resources"):
+        gpu, downloads = (int(re.search(rf"\b{key}=(\d+)", resources).group(1)) for key in ("gpu", "downloads"))
+        claims.setdefault(rule, set()).add((gpu, downloads))
     gpu = gpu_claim("auto")
     for r in ("train_target", "extract", "fit_score"):
         assert claims[r] == {(gpu, 0)}, r

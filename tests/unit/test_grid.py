@@ -67,4 +67,3 @@ def test_configfiles_replace_the_default_and_merge_with_each_other(tmp_path):
     # the default config's grids (known, transfer, sweeps, a3 …) and data sets (digits) did not leak in
     assert "digits" not in out and "devnet" not in out and "r2ad2" not in out
     assert "seed=6" in out and "seed=5" not in out and "n=20" in out
-

@@ -1,4 +1,8 @@
-"""Logging for workflow jobs: the job's messages, warnings and any traceback go to its log file."""
+"""Logging for workflow jobs: the job's messages, warnings and any traceback go to its log file.
+
+An `InputError` (the user's config or data is wrong; its message says what and where) is reported as
+one line, `alarmbench: error: <message>`, without a traceback, and the job exits with status 1.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+
+from alarmbench.errors import InputError
 
 
 @contextlib.contextmanager
@@ -21,6 +27,12 @@ def logged(path: str):
         logging.captureWarnings(True)
         try:
             yield
+        except InputError as err:
+            line = f"alarmbench: error: {err}"
+            fh.write(line + "\n")
+            fh.flush()
+            print(line, file=sys.stderr)
+            raise SystemExit(1) from None
         except BaseException:
             traceback.print_exc(file=fh)
             traceback.print_exc(file=sys.stderr)

@@ -4,6 +4,7 @@ include: "workflow/Snakefile"
 
 
 rule all:
+    localrule: True
     input:
         final_outputs(),
     default_target: True

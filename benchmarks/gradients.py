@@ -38,7 +38,7 @@ from alarmbench.device import resolve_device
 from alarmbench.features.cache import FeatureCacheWriter
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.features.memory import keep_freed_memory
-from alarmbench.nets import ConvAE, DenseAE, TargetNet
+from alarmbench.nets.targets import ConvAE, DenseAE, TargetNet
 
 MODELS: dict[str, tuple[Callable[[], TargetNet], tuple[int, ...]]] = {
     "kdd": (lambda: DenseAE(122, (40, 20, 10)), (122,)),  # 12 012 parameters

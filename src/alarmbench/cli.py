@@ -61,21 +61,33 @@ def _report(args) -> int:
 
 
 def _run(args) -> int:
-    import torch
-
     from alarmbench.fileio import write_json
     from alarmbench.runner import CellSpec, run_cell
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     options = dict(kv.split("=", 1) for kv in args.option)
+    max_fpr = args.max_fpr if args.max_fpr is not None else (0.05 if args.experiment.startswith("a3-") else None)
     cell = CellSpec(args.dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
-                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision)
+                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
+                    threads=args.threads, max_fpr=max_fpr)
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty())
     write_json(args.out, record)
     print(json.dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}, indent=2))
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
 
 
 def _parse_value(text: str):
@@ -113,11 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_split)
 
     from alarmbench.device import PRECISIONS
-    from alarmbench.methods import METHOD_NAMES, is_method
+    from alarmbench.methods import METHOD_IDS, is_method
 
     def method_name(text: str) -> str:
         if not is_method(text):
-            raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_NAMES)}, pyod:<Class>")
+            raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_IDS)}, pyod:<Class>")
         return text
 
     rep = sub.add_parser("report", help="tables, figures and paper comparison from results.csv, optionally "
@@ -130,19 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
     r.add_argument("--dataset", required=True)
-    r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_NAMES)} or pyod:<Class>")
-    r.add_argument("--seed", type=int, required=True)
+    r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_IDS)} or pyod:<Class>")
+    r.add_argument("--seed", type=_non_negative, required=True)
     r.add_argument("--experiment", default="known")
     r.add_argument("--n-anomalies", type=int, default=100)
     r.add_argument("--pollution", type=float, default=0.0)
     r.add_argument("--mirror")
     r.add_argument("--raw-dir", default="data/raw")
-    r.add_argument("--epochs", type=int, help="override every training loop's epochs (default: the papers')")
+    r.add_argument("--epochs", type=_positive, help="override every training loop's epochs (≥ 1; default: the papers')")
     r.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available)")
     r.add_argument("--precision", choices=PRECISIONS, default="tf32",
                    help="CUDA float32 math: fp32 (IEEE), tf32 (default; TensorFlow's default on Ampere+), bf16 "
                         "(tf32 + bf16 autocast of the alarms' training forward passes); no effect on CPU but bf16's autocast")
-    r.add_argument("--threads", type=int, default=1,
+    r.add_argument("--max-fpr", type=float, help="A³ threshold rule: F1/precision/recall on test at the validation "
+                                                 "threshold under this FPR (default 0.05 for a3-* experiments)")
+    r.add_argument("--threads", type=_positive, default=1,
                    help="torch CPU threads (default 1: these small networks run fastest one job per core)")
     r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option / faithfulness switch, e.g. gradcon_cosine=layer (repeatable)")

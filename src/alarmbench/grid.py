@@ -8,11 +8,7 @@ of the data set with the same normal and anomaly classes (transfer shares the ta
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from alarmbench.data import registry
 from alarmbench.data.spec import DatasetSpec
@@ -90,40 +86,9 @@ def expand(config: dict) -> list[Job]:
     return sorted(jobs)
 
 
-def validate_methods(jobs: list[Job]) -> None:
-    from alarmbench.methods import METHOD_NAMES, is_method
-
-    unknown = sorted({j.method for j in jobs if not is_method(j.method)})
-    if unknown:
-        raise ValueError(f"config: unknown methods {unknown}; known: {', '.join(METHOD_NAMES)}")
-
-
-# Code dependencies as content hashes: used as rule params, so editing a loader or a method reruns
-# exactly its jobs, while timestamps (which `dvc checkout` rewrites) never trigger a rerun.
-SRC = Path(os.environ.get("ALARMBENCH_CODE_ROOT", Path(__file__).resolve().parent))
-
-
-def loader_sources(spec: DatasetSpec) -> list[str]:
+def loader_modules(spec: DatasetSpec) -> list[str]:
+    """The loader modules a data set's sources use (imported by name at run time, so a prepare
+    job's code key names them: editing a loader reruns only the data sets it reads)."""
     from alarmbench.data.loaders import LOADERS
 
-    names = {LOADERS[s.loader].split(":")[0] for s in spec.sources}
-    return sorted(str(SRC / "data" / "loaders" / f"{name}.py") for name in names)
-
-
-def method_sources(method: str) -> list[str]:
-    from alarmbench.methods import _METHODS, PYOD_PREFIX
-
-    module = "pyod_adapter" if method.startswith(PYOD_PREFIX) else _METHODS[method][0].split(":")[0]
-    return [str(SRC / "methods" / f"{module}.py")]
-
-
-def code_hash(paths: list[str]) -> str:
-    return _hash_files(tuple(sorted(paths)))
-
-
-@functools.lru_cache(maxsize=None)
-def _hash_files(paths: tuple[str, ...]) -> str:  # cached: the DAG asks once per job
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(Path(p).read_bytes())
-    return h.hexdigest()[:16]
+    return sorted({f"alarmbench.data.loaders.{LOADERS[s.loader].split(':')[0]}" for s in spec.sources})

@@ -1,22 +1,24 @@
-"""One cell end to end: data → split → fit → scores → metrics JSON (what `alarmbench run` does)."""
+"""One cell end to end without Snakemake (`alarmbench run`): data → split → fit → scores → the
+metrics record, through the same stage functions as the workflow's jobs (context, hyperparameters,
+fit and record are built by one piece of code for both)."""
 
 from __future__ import annotations
 
-import platform
-import time
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from alarmbench import __version__
+from alarmbench.codekeys import code_key
 from alarmbench.data import registry
 from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
-from alarmbench.device import resolve_device, set_precision
-from alarmbench.evaluate.metrics import ranking_metrics
-from alarmbench.methods import Context, build_method
+from alarmbench.grid import effective_n
+from alarmbench.methods import catalog
+from alarmbench.stages.context import job_context, job_fingerprint
+from alarmbench.stages.evaluate import evaluate_record
+from alarmbench.stages.fit import fit_and_score
 
 
 @dataclass
@@ -31,51 +33,55 @@ class CellSpec:
     device: str | None = None
     options: dict = field(default_factory=dict)
     precision: str = "tf32"  # device.set_precision
+    threads: int = 1
+    max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None and int(self.epochs) < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if int(self.seed) < 0:
+            raise ValueError(f"seed must be ≥ 0, got {self.seed}")
+        catalog.check_options(self.method, self.options)
+
+    def run_params(self) -> dict:
+        """The `run` dict of a workflow job for this cell."""
+        return {"epochs": self.epochs, "device": self.device, "precision": self.precision, "threads": self.threads,
+                "options": dict(self.options)}
 
 
-def fit_and_score(split: Split, cell: CellSpec, *, hparams, work_dir: Path | None = None,
-                  progress: bool = False) -> dict:
-    """Fit one method on a split and return its val/test scores and timings."""
-    device = resolve_device(cell.device)
-    set_precision(cell.precision)
-    ctx = Context(hparams=hparams, seed=cell.seed, device=device, epochs=cell.epochs, options=cell.options,
-                  work_dir=work_dir, progress=progress, precision=cell.precision)
-    detector = build_method(cell.method)
-    start = time.perf_counter()
-    detector.fit(split, ctx)
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    scores = {part: detector.score_split(split, part) for part in ("val", "test")}
-    return {"scores": scores, "fit_seconds": fit_seconds, "score_seconds": time.perf_counter() - start,
-            "device": str(device), "versions": getattr(detector, "versions", {})}
-
-
-def metrics_record(split: Split, cell: CellSpec, result: dict) -> dict:
-    labels = {"val": split.a_val, "test": split.a_test}
-    record = {
-        "dataset": cell.dataset, "method": cell.method, "seed": cell.seed, "experiment": cell.experiment,
-        "n_anomalies": cell.n_anomalies, "pollution": cell.pollution,
-        "epochs": "paper" if cell.epochs is None else cell.epochs, "options": cell.options,
-        "fit_seconds": round(result["fit_seconds"], 3), "score_seconds": round(result["score_seconds"], 3),
-        "device": result["device"], "precision": cell.precision, "torch_threads": torch.get_num_threads(),
-        **result.get("versions", {}),
-        "alarmbench": __version__, "torch": torch.__version__, "python": platform.python_version(),
-    }
-    for part in ("val", "test"):
-        for key, value in ranking_metrics(labels[part], result["scores"][part], f"{cell.method} {part}").items():
-            record[f"{part}_{key}"] = value
-    return record
+def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
+    """The run's fingerprint and one per shared target (by file stem): code key, options that
+    matter, epochs, device, precision and the split's recorded inputs and protocol."""
+    decl = catalog.method(cell.method)
+    run, split_id = cell.run_params(), json.dumps(split.meta, sort_keys=True, default=str)
+    fit = job_fingerprint(code_key("alarmbench.stages.fit", f"alarmbench.methods.{decl.module}"),
+                          {**run, "split": split_id})
+    targets = {}
+    names = catalog.targets_read(cell.method)
+    for name in [*names, *(catalog.TARGETS[t].starts_from for t in names if catalog.TARGETS[t].starts_from)]:
+        shaping = catalog.shaping_options(name, cell.options)
+        code = code_key("alarmbench.stages.target", f"alarmbench.methods.{catalog.TARGETS[name].trainer.split(':')[0]}")
+        stem = catalog.target_file(name, shaping).removesuffix(".pt")
+        targets[stem] = job_fingerprint(code, {**run, "options": shaping, "split": split_id})
+    return fit, targets
 
 
 def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path = "data/raw",
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
     prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror)
-    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=cell.n_anomalies,
-                       pollution=cell.pollution)
-    hparams = prep.hparams(registry.get(cell.dataset))
-    result = fit_and_score(split, cell, hparams=hparams, work_dir=work_dir, progress=progress)
+    n = effective_n(registry.get(cell.dataset), cell.n_anomalies)  # the workflow's rule for small tables
+    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution)
+    fingerprint, targets = _fingerprints(split, cell)
+    ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
+                      targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,
+                      fingerprint=fingerprint, trains=None, progress=progress)
+    ctx.target_fingerprints = targets
+    scores, info = fit_and_score(split, cell.method, ctx)
     if scores_out is not None:
         from alarmbench.fileio import write_npz
 
-        write_npz(scores_out, val=np.asarray(result["scores"]["val"]), test=np.asarray(result["scores"]["test"]))
-    return metrics_record(split, cell, result)
+        write_npz(scores_out, **{part: np.asarray(s) for part, s in scores.items()})
+    record_cell = {"dataset": cell.dataset, "experiment": cell.experiment, "n_anomalies": n,
+                   "pollution": float(cell.pollution), "seed": int(cell.seed),
+        "epochs": "paper" if cell.epochs is None else int(cell.epochs), "method": cell.method}
+    return evaluate_record(split, scores, info, record_cell, cell.max_fpr)

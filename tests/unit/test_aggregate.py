@@ -171,7 +171,9 @@ def test_combining_runs_replaces_whole_data_sets_and_their_roc_curves(tmp_path):
 
 def test_combining_runs_refuses_mismatched_files(tmp_path):
     collect([record("digits", "known", "ae", s, roc=True) for s in SEEDS], tmp_path / "a" / "results.csv")
-    collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "b" / "results.csv")  # no roc.csv
+    with pytest.warns(UserWarning, match="no record has a validation ROC"):
+        collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "b" / "results.csv")
+    (tmp_path / "b" / "roc.csv").unlink()  # a run from before roc.csv was always written
     with pytest.raises(ValueError, match="roc.csv not found"):
         combine_runs(tmp_path / "a" / "results.csv", [tmp_path / "b" / "results.csv"], tmp_path / "out")
     other = tmp_path / "c" / "results.csv"
@@ -180,3 +182,12 @@ def test_combining_runs_refuses_mismatched_files(tmp_path):
     (other.parent / "roc.csv").write_text((tmp_path / "a" / "roc.csv").read_text())
     with pytest.raises(ValueError, match="different columns"):
         combine_runs(tmp_path / "a" / "results.csv", [other], tmp_path / "out")
+
+
+def test_no_roc_at_all_still_writes_both_files(tmp_path):
+    """No cell with validation anomalies: a header-only roc.csv and a warning, never a missing output
+    (Snakemake would then delete the results.csv just written)."""
+    with pytest.warns(UserWarning, match="roc.csv holds only its header"):
+        collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "results.csv")
+    assert (tmp_path / "results.csv").stat().st_size > 0
+    assert (tmp_path / "roc.csv").read_text().strip().split(",")[-2:] == ["fpr", "tpr"]

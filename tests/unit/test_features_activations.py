@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from alarmbench.features.activations import extract_activations, iter_activations
-from alarmbench.nets import A3v2Alarm, ConvAE, DenseAE
+from alarmbench.nets.alarms import A3v2Alarm
+from alarmbench.nets.targets import ConvAE, DenseAE
 
 
 def hooked_relu_outputs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from alarmbench.features.gradients import PerSampleGradients, per_sample_gradients
-from alarmbench.nets import ConvAE, DenseAE
+from alarmbench.nets.targets import ConvAE, DenseAE
 from alarmbench.nets.base import CropEnd, TargetNet
 
 

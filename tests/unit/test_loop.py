@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from alarmbench.methods.loop import batches, fit_epochs
-from alarmbench.methods.targets import keras_adam, train_reconstruction
+from alarmbench.methods.loop import Checkpoint, batches, fit_epochs
+from alarmbench.methods.targets import bce_loss, keras_adam, train_reconstruction
 from alarmbench.nets.targets import r2ad2_target
 from toydata import toy_context, toy_split
 
@@ -44,29 +44,59 @@ def _train(checkpoint, stop_after=None):
 
 def test_resume_after_interruption_gives_the_same_weights(tmp_path):
     reference = _train(None)
-    ckpt = tmp_path / "run.ckpt"
+    ckpt = Checkpoint(tmp_path / "run.ckpt", "run-a")
     with pytest.raises(Interrupt):
         _train(ckpt, stop_after=2)
+    assert ckpt.path.exists()
     torch.manual_seed(12345)  # a fresh process would have a different global RNG state
     resumed = _train(ckpt)
     for a, b in zip(reference.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
+    assert not ckpt.path.exists()  # a finished loop leaves no resumable state
+
+
+def test_a_checkpoint_of_another_run_is_discarded_not_resumed(tmp_path):
+    """Another fingerprint (code, options, inputs) or more epochs than asked: start over."""
+    reference = _train(None)
+    with pytest.raises(Interrupt):
+        _train(Checkpoint(tmp_path / "run.ckpt", "run-a"), stop_after=2)
+    other = _train(Checkpoint(tmp_path / "run.ckpt", "run-b"))  # same path, another run
+    for a, b in zip(reference.parameters(), other.parameters()):
+        assert torch.equal(a, b)
+    with pytest.raises(Interrupt):
+        _train(Checkpoint(tmp_path / "run.ckpt", "run-a"), stop_after=3)
+    model = torch.nn.Linear(3, 1)
+    steps = []
+    fit_epochs(lambda idx: steps.append(1), 50, batch_size=16, epochs=2, generator=torch.Generator(),
+               state={"m": model}, checkpoint=Checkpoint(tmp_path / "run.ckpt", "run-a"))
+    assert len(steps) == 2 * 4  # epoch 3 of a 4-epoch run is past a 2-epoch run: trained from scratch
 
 
 def test_target_training_resumes_to_identical_weights(tmp_path):
     split = toy_split()
     ctx = toy_context(epochs=3)
+    x = torch.as_tensor(split.train_target)
+    n_batches = -(-len(x) // ctx.hparams.batch_size)
 
-    def run(checkpoint, epochs):
+    def run(checkpoint, stop_after_steps=None):
         ctx.seed_torch("init")
         model = r2ad2_target((6,), (5, 3, 2))
-        x = torch.as_tensor(split.train_target)
-        train_reconstruction(model, x, ctx, stream="t", epochs=epochs, checkpoint=checkpoint)
+        calls = []
+
+        def loss(m, batch):
+            if stop_after_steps is not None and len(calls) == stop_after_steps:
+                raise Interrupt
+            calls.append(1)
+            return bce_loss(m, batch)
+
+        train_reconstruction(model, x, ctx, stream="t", epochs=3, loss=loss, checkpoint=checkpoint)
         return model
 
-    full = run(None, 3)
-    run(tmp_path / "t.ckpt", 2)  # "interrupted" after 2 of 3 epochs: the checkpoint says epoch 2
-    resumed = run(tmp_path / "t.ckpt", 3)
+    full = run(None)
+    ckpt = Checkpoint(tmp_path / "t.ckpt", "target-run")
+    with pytest.raises(Interrupt):
+        run(ckpt, stop_after_steps=2 * n_batches + 1)  # killed in epoch 3: the checkpoint says epoch 2
+    resumed = run(ckpt)
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         assert torch.equal(a, b)
 

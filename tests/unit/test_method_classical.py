@@ -169,7 +169,7 @@ def test_outlier_features_clip_k_to_small_training_sets():
 
 def test_only_the_classical_baselines_are_cpu_only():
     # Their workflow jobs claim no GPU; every torch method (and PyOD's, which get ctx.device) may.
-    from alarmbench.methods import METHOD_NAMES, cpu_only
+    from alarmbench.methods import METHOD_IDS, cpu_only
 
-    assert {m for m in METHOD_NAMES if cpu_only(m)} == {"iforest", "gbdt", "gbdt-od"}
+    assert {m for m in METHOD_IDS if cpu_only(m)} == {"iforest", "gbdt", "gbdt-od"}
     assert not cpu_only("pyod:XGBOD") and not cpu_only("nonsense")

@@ -183,10 +183,10 @@ def test_deepsad_resumes_after_interruption(zero_split, tmp_path, monkeypatch):
     class Interrupt(Exception):
         pass
 
-    def save(path, state, generator, epoch):
-        original(path, state, generator, epoch)
-        if "deepsad" in path.name and epoch == 2:
-            saved.append(path)
+    def save(checkpoint, state, generator, epoch):
+        original(checkpoint, state, generator, epoch)
+        if "deepsad" in checkpoint.path.name and epoch == 2:
+            saved.append(checkpoint.path)
             raise Interrupt
 
     monkeypatch.setattr(loop, "_save", save)

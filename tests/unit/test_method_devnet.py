@@ -126,12 +126,41 @@ def test_reference_redrawn_per_batch_option(fitted, zero_split):
 def test_same_seed_same_scores_and_resume(fitted, zero_split, tmp_path):
     again = DevNet().fit(zero_split, toy_context(epochs=EPOCHS))
     np.testing.assert_array_equal(again.score(zero_split.x_test), fitted.score(zero_split.x_test))
-    # interrupted after 2 epochs, resumed to EPOCHS: identical to the uninterrupted fit
-    ctx = toy_context(epochs=2)
+    # killed after 2 epochs, rerun: resumes to a fit identical to the uninterrupted one
+    from alarmbench.methods import loop
+
+    ctx = toy_context(epochs=EPOCHS)
     ctx.work_dir = tmp_path
-    DevNet().fit(zero_split, ctx)
+
+    class Interrupt(Exception):
+        pass
+
+    def save(checkpoint, state, generator, epoch):
+        original(checkpoint, state, generator, epoch)
+        if epoch == 2:
+            raise Interrupt
+
+    original = loop._save
+    loop._save = save
+    try:
+        with pytest.raises(Interrupt):
+            DevNet().fit(zero_split, ctx)
+    finally:
+        loop._save = original
     assert (tmp_path / "checkpoints" / "devnet.ckpt").exists()
-    ctx.epochs = EPOCHS
     resumed = DevNet().fit(zero_split, ctx)
     np.testing.assert_array_equal(resumed.score(zero_split.x_test), fitted.score(zero_split.x_test))
     assert resumed.history_ == pytest.approx(fitted.history_)
+    assert not (tmp_path / "checkpoints" / "devnet.ckpt").exists()  # finished: nothing left to resume
+
+
+def test_changed_epochs_never_resume_a_finished_fit(zero_split, tmp_path):
+    """Issue 15: epochs 3 → 2 once resumed the 3-epoch checkpoint and trained zero steps."""
+    ctx = toy_context(epochs=3)
+    ctx.work_dir = tmp_path
+    DevNet().fit(zero_split, ctx)
+    ctx.epochs = 2
+    rerun = DevNet().fit(zero_split, ctx)
+    fresh = DevNet().fit(zero_split, toy_context(epochs=2))
+    np.testing.assert_array_equal(rerun.score(zero_split.x_test), fresh.score(zero_split.x_test))
+    assert len(rerun.history_) == 2

@@ -189,9 +189,9 @@ def test_checkpoint_resume_and_cache(zero_split, tmp_path, monkeypatch):
     class Interrupt(Exception):
         pass
 
-    def save_then_stop(path, state, generator, epoch):
-        original(path, state, generator, epoch)
-        saved.append(path)
+    def save_then_stop(checkpoint, state, generator, epoch):
+        original(checkpoint, state, generator, epoch)
+        saved.append(checkpoint.path)
         raise Interrupt
 
     original = loop._save

@@ -91,7 +91,18 @@ def test_snapshot_chain_is_shared_and_ordered(split, tmp_path):
         assert all(torch.equal(a[k], b[k]) for k in a)
     # later snapshots moved away from θ(T0)
     assert any(not torch.equal(four[0][k], four[3][k]) for k in four[0])
-    assert (tmp_path / "targets" / "gaa_ae.pt").exists()
+    stored = tmp_path / "targets" / "gaa_snapshots_k4.pt"
+    assert [p.name for p in (tmp_path / "targets").iterdir()] == [stored.name]  # no T0 file, no checkpoints
+    # loaded, not retrained: a mark planted in the stored chain comes back (a retrain would erase it)
+    payload = torch.load(stored, weights_only=True)
+    key = next(iter(payload["state"]["snapshots"][3]))
+    payload["state"]["snapshots"][3][key] = payload["state"]["snapshots"][3][key] + 1.0
+    torch.save(payload, stored)
+    again = snapshot_family(split, ctx, 4)
+    assert torch.equal(again[3][key], four[3][key] + 1.0)
+    # another run (other epochs) does not take it: it retrains under its own fingerprint
+    ctx.epochs = 1
+    assert not torch.equal(snapshot_family(split, ctx, 4)[3][key], again[3][key])
 
 
 def test_cached_features_on_disk_give_the_same_scores_as_in_memory(split, tmp_path):

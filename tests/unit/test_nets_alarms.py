@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from alarmbench.device import gpu_claim, resolve_device, set_precision
-from alarmbench.nets import A3Alarm, A3v2Alarm, KerasBatchNorm, KerasLSTM, R2AD2Alarm, keras_bce
+from alarmbench.nets.alarms import A3Alarm, A3v2Alarm, R2AD2Alarm
+from alarmbench.nets.keras import KerasBatchNorm, KerasLSTM, keras_bce
 
 SMALL = (16, 8, 6, 4)
 

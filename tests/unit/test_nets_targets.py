@@ -6,18 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alarmbench.nets import (
-    A3ConvAE,
-    A3DenseAE,
-    ConvAE,
-    DeepSVDDConvAE,
-    DeepSVDDDenseAE,
-    DenseAE,
-    MnistCNN,
-    build_target,
-    deepsvdd_target,
-    r2ad2_target,
-)
+from alarmbench.nets.targets import A3ConvAE, A3DenseAE, ConvAE, DeepSVDDConvAE, DeepSVDDDenseAE, DenseAE, MnistCNN, build_target, deepsvdd_target, r2ad2_target
 
 
 def dense_p(d: int, a: int, b: int, c: int) -> int:

@@ -13,7 +13,7 @@ from toydata import toy_split
 
 from alarmbench.evaluate.metrics import ScoreError
 from alarmbench.fileio import write_json, write_npz
-from alarmbench.stages import evaluate_stage
+from alarmbench.stages.evaluate import evaluate_stage
 
 CELL = {"dataset": "toy", "experiment": "known", "n_anomalies": 40, "pollution": 0.0, "seed": 110, "epochs": "paper"}
 
@@ -34,7 +34,7 @@ def _cell(tmp_path, split, methods):
 def test_one_list_per_cell_with_every_method(tmp_path):
     split = toy_split()
     path, scores, infos = _cell(tmp_path, split, ["ae", "devnet"])
-    evaluate_stage(path, ["ae", "devnet"], scores, infos, CELL, 0.05, str(tmp_path / "metrics.json"))
+    evaluate_stage(split_npz=path, methods=["ae", "devnet"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=0.05, out=str(tmp_path / "metrics.json"))
     records = json.loads((tmp_path / "metrics.json").read_text())
     assert [r["method"] for r in records] == ["ae", "devnet"]
     with np.load(scores[1]) as z:
@@ -46,10 +46,10 @@ def test_validation_without_anomalies_gives_nan_not_an_error(tmp_path):
     split = toy_split()
     split.a_val = np.zeros_like(split.a_val)
     path, scores, infos = _cell(tmp_path, split, ["ae"])
-    evaluate_stage(path, ["ae"], scores, infos, CELL, 0.05, str(tmp_path / "metrics.json"))
+    evaluate_stage(split_npz=path, methods=["ae"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=0.05, out=str(tmp_path / "metrics.json"))
     (rec,) = json.loads((tmp_path / "metrics.json").read_text())
     assert math.isnan(rec["val_auc"]) and math.isfinite(rec["test_auc"]) and "roc" not in rec
     split.a_test = np.zeros_like(split.a_test)  # the test part must have both classes
     path, scores, infos = _cell(tmp_path, split, ["ae"])
     with pytest.raises(ScoreError, match="toy/known/n40_p0.0/seed110 ae test: labels contain a single class"):
-        evaluate_stage(path, ["ae"], scores, infos, CELL, None, str(tmp_path / "m2.json"))
+        evaluate_stage(split_npz=path, methods=["ae"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=None, out=str(tmp_path / "m2.json"))

@@ -1,22 +1,61 @@
-# Grid expansion and input functions shared by the rules (the logic lives in alarmbench.grid).
+# Grid expansion, path patterns, code keys and input functions shared by the rules. What a method
+# or target needs is declared once in alarmbench.methods.catalog; everything here derives from it.
+import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import device, grid, methods, stages
+from alarmbench import configcheck, device, grid, methods
+from alarmbench.codekeys import code_key
 from alarmbench.data import registry
+from alarmbench.methods import catalog
+
+configcheck.check_config(config)  # before any job: names the key, the value and what is accepted
 
 USER = config.get("user_datasets") or {}
 RESULTS = config["results_dir"]
 JOBS = grid.expand(config)
-grid.validate_methods(JOBS)
+configcheck.check_jobs(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 RUN = config["run"]
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
-TARGET_OF_FILE = {}  # file stem -> target name (the file depends on method options)
+
+# Path patterns, defined once: a cell, and a target group's shared folder.
+CELL = RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}"
+GROUP = RESULTS + "/{dataset}/_targets/{group}_p{p}/seed{seed}"
+LOGS = "logs"
+BENCH = "benchmarks/out"
 
 
 def method_options(method):
     return config["method_options"].get(method, {})
+
+
+# Shared target files: stem -> (target, the options that shaped it). A method's targets are named
+# by its own shaping options, so methods whose options differ read different files (and jobs).
+TARGET_FILES = {}
+
+
+def target_stem(target, method):
+    shaping = catalog.shaping_options(target, method_options(method))
+    stem = catalog.target_file(target, shaping).removesuffix(".pt")
+    if TARGET_FILES.setdefault(stem, (target, shaping)) != (target, shaping):
+        raise ValueError(f"target file {stem}.pt would hold two different targets: {TARGET_FILES[stem]} and "
+                         f"{(target, shaping)}; give them distinct names in methods/catalog.py")
+    return stem
+
+
+def method_target_stems(method):
+    """The target files a method's fit reads (its own targets and those of its cached features)."""
+    return [target_stem(t, method) for t in catalog.targets_read(method)]
+
+
+for _job in JOBS:  # every file known before any job, for the train_target rule's wildcard
+    for _t in catalog.targets_read(_job.method):
+        _start = catalog.TARGETS[_t].starts_from
+        _stem = target_stem(_t, _job.method)
+        if _start:
+            target_stem(_start, _job.method)
 
 
 def run_params(w, options):
@@ -25,51 +64,69 @@ def run_params(w, options):
     return dict(RUN, epochs=grid.epochs_for(RUN, w.dataset), options=options)
 
 
-def target_options(target):
-    """Options that shape a shared target: those of the methods that use it (they must agree)."""
-    users = [m for m in stages.TARGETS[target][1] if m in config["method_options"]]
-    return method_options(users[0]) if users else {}
-
-
-def target_stem(target):
-    stem = stages.target_file(target, target_options(target))[: -len(".pt")]
-    TARGET_OF_FILE[stem] = target
-    return stem
-
-
-for _t in stages.TARGETS:
-    target_stem(_t)
-
-
 def spec(dataset):
     return registry.get(dataset, USER)
 
 
 def cell_dir(w):
-    return f"{RESULTS}/{w.dataset}/{w.experiment}/n{w.n}_p{w.p}/seed{w.seed}"
+    return CELL.format(**dict(w.items()))
 
 
 def group_dir(w):
-    group = grid.target_group(spec(w.dataset), w.experiment)
-    return f"{RESULTS}/{w.dataset}/_targets/{group}_p{w.p}/seed{w.seed}"
+    return GROUP.format(dataset=w.dataset, group=grid.target_group(spec(w.dataset), w.experiment), p=w.p,
+                        seed=w.seed)
 
 
 def target_inputs(w):
-    return [f"{group_dir(w)}/{target_stem(t)}.pt" for t in stages.targets_for(w.method)]
+    return [f"{group_dir(w)}/{stem}.pt" for stem in method_target_stems(w.method)]
+
+
+def pretrained_input(w):
+    """The file a target starts from (Deep SVDD from the DeepSVDD-AE), a declared input."""
+    target, shaping = TARGET_FILES[w.tfile]
+    start = catalog.TARGETS[target].starts_from
+    if not start:
+        return []
+    return [GROUP.format(**dict(w.items())) + "/" + catalog.target_file(start, shaping).removesuffix(".pt") + ".pt"]
 
 
 def feature_dirs(w, kind):
-    return {part: f"{cell_dir(w)}/features/{kind}/{part}" for part in ("train", "val", "test")}
+    stem = target_stem(catalog.FEATURES[kind].target, w.method)
+    return {part: f"{cell_dir(w)}/features/{kind}/{stem}/{part}" for part in ("train", "val", "test")}
+
+
+def method_features(w):
+    return {kind: feature_dirs(w, kind) for kind in catalog.method(w.method).features}
 
 
 def feature_inputs(w):
-    return [d for kind in stages.features_for(w.method) for d in feature_dirs(w, kind).values()]
+    return [d for parts in method_features(w).values() for d in parts.values()]
 
 
 def max_fpr(w):
     if not w.experiment.startswith(config["a3_experiments_only"]):
         return None
     return config["max_fpr"].get(w.dataset, config["max_fpr"].get("default", 0.05))
+
+
+# ------------------------------------------------------------------------------ data contents
+@lru_cache(maxsize=None)
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def user_file(w):
+    """A user data set's file (an input of fetch; missing, it is an error before any job)."""
+    return [USER[w.dataset]["path"]] if w.dataset in USER else []
+
+
+def user_digest(w):
+    """The content hash of a user data set's file (a param: an edit reruns fetch and prepare)."""
+    return _sha256(USER[w.dataset]["path"]) if w.dataset in USER else None
 
 
 def raw_digest(w):
@@ -80,18 +137,25 @@ def raw_digest(w):
     return {name: f["sha256"] for name, f in json.loads(manifest.read_text())["files"].items()}
 
 
-def loader_source(w):
-    return grid.loader_sources(spec(w.dataset))
+# ------------------------------------------------------------------------------ code keys
+# Each job's key covers the alarmbench modules its stage and its method/target/feature import
+# (alarmbench.codekeys); workflow/scripts themselves are covered by Snakemake's code trigger.
+def prepare_code(w):
+    return code_key("alarmbench.stages.data", *grid.loader_modules(spec(w.dataset)))
 
 
-code_hash = grid.code_hash
-method_code = grid.method_sources
+def target_code(w):
+    trainer = catalog.TARGETS[TARGET_FILES[w.tfile][0]].trainer.split(":")[0]
+    return code_key("alarmbench.stages.target", f"alarmbench.methods.{trainer}")
 
 
-def target_code(target):
-    """Code hash of a target's trainer: its method module plus the shared target code."""
-    method = stages.TARGETS[target][1][0]
-    return code_hash([str(grid.SRC / "methods" / "targets.py")] + method_code(method))
+def extract_code(w):
+    extractor = catalog.FEATURES[w.kind].extractor.split(":")[0]
+    return code_key("alarmbench.stages.extract", f"alarmbench.features.{extractor}")
+
+
+def fit_code(w):
+    return code_key("alarmbench.stages.fit", f"alarmbench.methods.{catalog.method(w.method).module}")
 
 
 CELL_METHODS = {}  # cell path -> its methods, sorted

@@ -3,14 +3,19 @@
 
 
 rule fetch:
+    input:
+        # a user data set's own file: its content hash (params) reruns fetch and prepare on an edit
+        user_file,
     output:
         manifest=config["raw_dir"] + "/{dataset}/manifest.json",
     params:
         mirror=config["mirror"],
         raw_dir=config["raw_dir"],
         user=USER,
+        user_file=user_digest,
+        code=code_key("alarmbench.stages.data"),
     log:
-        "logs/fetch/{dataset}.log",
+        LOGS + "/fetch/{dataset}.log",
     resources:
         downloads=1,
     script:
@@ -25,11 +30,12 @@ rule prepare:
     output:
         config["prepared_dir"] + "/{dataset}.npz",
     params:
-        loader_code=lambda w: code_hash(loader_source(w)),
-        raw_files=lambda w: raw_digest(w),
+        code=prepare_code,
+        raw_files=raw_digest,
+        user_file=user_digest,
         user=USER,
     log:
-        "logs/prepare/{dataset}.log",
+        LOGS + "/prepare/{dataset}.log",
     script:
         "../scripts/prepare.py"
 
@@ -38,13 +44,14 @@ rule split:
     input:
         config["prepared_dir"] + "/{dataset}.npz",
     output:
-        npz=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/split.npz",
-        json=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/split.json",
+        npz=CELL + "/split.npz",
+        json=CELL + "/split.json",
     params:
         protocol=config["protocol"],
+        code=code_key("alarmbench.stages.split"),
         user=USER,
     log:
-        "logs/split/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
+        LOGS + "/split/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
     script:
         "../scripts/split.py"
 
@@ -53,12 +60,13 @@ rule target_split:
     input:
         config["prepared_dir"] + "/{dataset}.npz",
     output:
-        npz=RESULTS + "/{dataset}/_targets/{group}_p{p}/seed{seed}/target_split.npz",
-        json=RESULTS + "/{dataset}/_targets/{group}_p{p}/seed{seed}/target_split.json",
+        npz=GROUP + "/target_split.npz",
+        json=GROUP + "/target_split.json",
     params:
         protocol=config["protocol"],
+        code=code_key("alarmbench.stages.split"),
         user=USER,
     log:
-        "logs/target_split/{dataset}/{group}_p{p}/seed{seed}.log",
+        LOGS + "/target_split/{dataset}/{group}_p{p}/seed{seed}.log",
     script:
         "../scripts/split.py"

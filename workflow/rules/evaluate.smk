@@ -3,16 +3,18 @@
 
 
 rule evaluate:
+    localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:
-        split=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/split.npz",
+        split=CELL + "/split.npz",
         scores=lambda w: [f"{cell_dir(w)}/{m}/scores.npz" for m in cell_methods(w)],
         info=lambda w: [f"{cell_dir(w)}/{m}/fit.json" for m in cell_methods(w)],
     output:
-        RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/metrics.json",
+        CELL + "/metrics.json",
     params:
         methods=cell_methods,
         max_fpr=max_fpr,
         epochs=lambda w: grid.epochs_for(RUN, w.dataset),
+        code=code_key("alarmbench.stages.evaluate"),
     log:
         "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
     script:
@@ -20,11 +22,14 @@ rule evaluate:
 
 
 rule aggregate:
+    localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:
         metrics_files(),
     output:
         csv=report(config["reports_dir"] + "/results.csv", caption="../report/results.rst", category="Results"),
         roc=config["reports_dir"] + "/roc.csv",
+    params:
+        code=code_key("alarmbench.evaluate.aggregate"),
     log:
         "logs/aggregate.log",
     script:

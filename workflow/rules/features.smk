@@ -1,32 +1,34 @@
-# Real-data features cached to disk (fp16 by default): per-sample gradients of the 4-snapshot
-# chain for R2-AD2 (GAA-k reads the first k) and AE activations for A3v2. Counter-examples are
-# new every batch and are computed inside the training jobs.
+# Real-data features cached to disk (fp16 by default; methods/catalog.py FEATURES): per-sample
+# gradients of the 4-snapshot chain for R2-AD2 (GAA-k reads the first k) and AE activations for
+# A3v2, one folder per feature kind and target file. Counter-examples are new every batch and
+# are computed inside the training jobs.
 
 
-def feature_source(w):
-    target = stages.FEATURES[w.kind][0]
-    return f"{group_dir(w)}/{target_stem(target)}.pt"
+def feature_target(w):
+    return f"{group_dir(w)}/{w.tfile}.pt"
 
 
 rule extract:
     input:
-        split=RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/split.npz",
-        target=feature_source,
+        split=CELL + "/split.npz",
+        target=feature_target,
     output:
-        train=directory(RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/features/{kind}/train"),
-        val=directory(RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/features/{kind}/val"),
-        test=directory(RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/features/{kind}/test"),
+        train=directory(CELL + "/features/{kind}/{tfile}/train"),
+        val=directory(CELL + "/features/{kind}/{tfile}/val"),
+        test=directory(CELL + "/features/{kind}/{tfile}/test"),
     params:
-        run=lambda w: run_params(w, target_options(stages.FEATURES[w.kind][0])),
+        run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
+        code=extract_code,
         user=USER,
     wildcard_constraints:
-        kind="gradients|activations",
+        kind="|".join(catalog.FEATURES),
+        tfile="|".join(TARGET_FILES) or "no-target",
     threads: RUN["threads"]
     resources:
         gpu=GPU,
     log:
-        "logs/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}.log",
+        LOGS + "/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}_{tfile}.log",
     benchmark:
-        "benchmarks/out/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}.tsv"
+        BENCH + "/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}_{tfile}.tsv"
     script:
         "../scripts/extract.py"

@@ -3,6 +3,7 @@ REP = config["reports_dir"]
 
 
 rule report:
+    localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:
         csv=rules.aggregate.output.csv,
         roc=rules.aggregate.output.roc,
@@ -15,6 +16,8 @@ rule report:
         summary=REP + "/summary.csv",
         metrics=REP + "/metrics.json",
         tex=REP + "/report.tex",
+    params:
+        code=code_key("alarmbench.report.build"),
     log:
         "logs/report.log",
     script:

@@ -1,10 +1,8 @@
-from pathlib import Path
-
-from alarmbench.stages import extract_stage
+from alarmbench.stages.extract import extract_stage
 from alarmbench.workflow_log import logged
 
-w = snakemake.wildcards
-out = {part: getattr(snakemake.output, part) for part in ("train", "val", "test")}
+w, p = snakemake.wildcards, snakemake.params
 with logged(snakemake.log[0]):
-    extract_stage(snakemake.input.split, w.dataset, int(w.seed), w.kind, dict(snakemake.params.run, threads=snakemake.threads),
-                  str(Path(snakemake.input.target).parent), out, snakemake.params.user)
+    extract_stage(split_npz=snakemake.input.split, dataset=w.dataset, seed=int(w.seed), kind=w.kind,
+                  run=dict(p.run, threads=snakemake.threads), target=snakemake.input.target,
+                  out_dirs={part: getattr(snakemake.output, part) for part in ("train", "val", "test")}, user=p.user)

@@ -1,6 +1,6 @@
-from alarmbench.stages import fetch_stage
+from alarmbench.stages.data import fetch_stage
 from alarmbench.workflow_log import logged
 
 with logged(snakemake.log[0]):
-    fetch_stage(snakemake.wildcards.dataset, snakemake.params.raw_dir, snakemake.params.mirror,
-                snakemake.output.manifest, snakemake.params.user)
+    fetch_stage(dataset=snakemake.wildcards.dataset, raw_dir=snakemake.params.raw_dir, mirror=snakemake.params.mirror,
+                manifest=snakemake.output.manifest, user=snakemake.params.user)

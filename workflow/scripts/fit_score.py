@@ -1,8 +1,10 @@
-from alarmbench.stages import fit_score_stage
+from alarmbench.stages.fit import fit_score_stage
 from alarmbench.workflow_log import logged
 
-w = snakemake.wildcards
-p = snakemake.params
+w, p = snakemake.wildcards, snakemake.params
 with logged(snakemake.log[0]):
-    fit_score_stage(snakemake.input.split, w.dataset, int(w.seed), w.method, dict(p.run, threads=snakemake.threads),
-                    p.targets_dir, p.features, p.work_dir, snakemake.output.scores, snakemake.output.info, p.user)
+    fit_score_stage(split_npz=snakemake.input.split, dataset=w.dataset, seed=int(w.seed), method=w.method,
+                    run=dict(p.run, threads=snakemake.threads), code=p.code, targets_dir=p.targets_dir,
+                    features=p.features, work_dir=p.work_dir, out_scores=snakemake.output.scores,
+                    out_info=snakemake.output.info,
+                    inputs=[*snakemake.input.targets, *snakemake.input.features], user=p.user)

@@ -1,5 +1,6 @@
-from alarmbench.stages import prepare_stage
+from alarmbench.stages.data import prepare_stage
 from alarmbench.workflow_log import logged
 
 with logged(snakemake.log[0]):
-    prepare_stage(snakemake.wildcards.dataset, snakemake.input.manifest, snakemake.output[0], snakemake.params.user)
+    prepare_stage(dataset=snakemake.wildcards.dataset, manifest=snakemake.input.manifest, out=snakemake.output[0],
+                  user=snakemake.params.user)

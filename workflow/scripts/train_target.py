@@ -1,8 +1,8 @@
-from alarmbench.stages import train_target_stage
+from alarmbench.stages.target import train_target_stage
 from alarmbench.workflow_log import logged
 
-w = snakemake.wildcards
+w, p = snakemake.wildcards, snakemake.params
 with logged(snakemake.log[0]):
-    train_target_stage(snakemake.input.split, w.dataset, int(w.seed), snakemake.params.target,
-                       dict(snakemake.params.run, threads=snakemake.threads), snakemake.output[0],
-                       snakemake.params.user)
+    train_target_stage(split_npz=snakemake.input.split, dataset=w.dataset, seed=int(w.seed), target=p.target,
+                       run=dict(p.run, threads=snakemake.threads), code=p.code, out=snakemake.output[0],
+                       inputs=list(snakemake.input.pretrained), user=p.user)

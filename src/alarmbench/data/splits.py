@@ -237,5 +237,5 @@ def _describe(prep: Prepared, params: SplitParams, split: Split, experiment: str
             "train": counts(split.y_train), "val": counts(split.y_val), "test": counts(split.y_test),
         },
         "inputs": {"prepared_files": prep.meta.get("files", {}), "prepared_X": sha256_array(prep.X),
-                   "prepared_labels": sha256_array(prep.labels)},
+                   "prepared_labels": sha256_array(prep.labels), "prepared_rows": int(len(prep.X))},
     }

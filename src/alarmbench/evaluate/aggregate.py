@@ -96,15 +96,18 @@ def collect(records: Iterable[Mapping | str | os.PathLike], out_csv: str | os.Pa
     """Records (dicts or JSON paths) → long DataFrame; optionally written to `results.csv`.
 
     ROC curves do not fit the long format, so they go to `roc_csv` (default: `roc.csv` beside
-    `out_csv`) when any record has one.
+    `out_csv`), written always: with no curve at all (no cell had validation anomalies) it holds
+    only its header, and a warning says so; a missing file would make Snakemake delete the results.
     """
     recs = load_records(records)
     df = records_to_frame(recs)
     if out_csv is not None:
-        _write_csv(df, out_csv)
         roc = roc_frame(recs)
-        if len(roc):
-            _write_csv(roc, roc_csv or Path(out_csv).with_name("roc.csv"))
+        if not len(roc):
+            warnings.warn("no record has a validation ROC (no cell had anomalies in its validation part): "
+                          "roc.csv holds only its header, and the ROC figures are skipped", stacklevel=2)
+        _write_csv(roc, roc_csv or Path(out_csv).with_name("roc.csv"))
+        _write_csv(df, out_csv)
     return df
 
 

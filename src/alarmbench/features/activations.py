@@ -59,3 +59,12 @@ def extract_activations(model: TargetNet, x: Tensor | np.ndarray, **kw) -> Tenso
         p = next(model.parameters())
         return torch.empty(0, model.n_activations(), dtype=kw.get("out_dtype") or p.dtype)
     return torch.cat(chunks)
+
+
+def ae_activation_rows(split, ctx):
+    """The `activations` feature (catalog): hidden activations of the shared AE target, as (row
+    shape, names, chunk iterator) for the feature cache."""
+    from alarmbench.methods.targets import trained_ae
+
+    ae = trained_ae(split, ctx)
+    return (ae.n_activations(),), [], lambda x, **kw: iter_activations(ae, x, **kw)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from alarmbench.fileio import sha256_file
+from alarmbench.fileio import sha256_file, temp_dir_beside
 
 __all__ = ["FORMAT", "VERSION", "FeatureCacheError", "FeatureCacheWriter", "FeatureCache", "DiskRows",
            "checkpoint_sources"]
@@ -108,8 +108,7 @@ class FeatureCacheWriter:
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"feature cache {self.path} already exists (pass overwrite=True to replace it)")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        self._tmp: Path | None = Path(tmp)
+        self._tmp: Path | None = temp_dir_beside(self.path)  # removes a killed writer's leftovers
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
         self._files: list[dict[str, Any]] = []
@@ -199,7 +198,7 @@ class FeatureCacheWriter:
         if self.path.exists():
             if not self.overwrite:
                 raise FileExistsError(f"feature cache {self.path} appeared while writing")
-            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".old", dir=self.path.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.old.", suffix=".tmp", dir=self.path.parent))
             os.replace(self.path, old / "x")  # move aside: a directory cannot be renamed over another
         os.replace(self._tmp, self.path)
         self._tmp = None

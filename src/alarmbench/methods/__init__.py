@@ -1,6 +1,6 @@
-"""Anomaly detectors behind one interface (`base.Detector`), looked up by name.
+"""Anomaly detectors behind one interface (`base.Detector`), looked up by id (`catalog.METHODS`).
 
-Names follow the papers: `r2ad2` (3 snapshots) and `r2ad2-1` … `r2ad2-4` (the snapshot
+Ids follow the papers: `r2ad2` (3 snapshots) and `r2ad2-1` … `r2ad2-4` (the snapshot
 ablation), `a3` (A3v2, the baseline of the R2-AD2 paper), `a3-2020` (the original A³),
 `ae`, `gradcon`, `deepsad`, `deepsvdd`, `devnet`; baselines not in the papers: `iforest`, `gbdt`,
 `gbdt-od` and `pyod:<Class>` (any PyOD detector).
@@ -11,49 +11,28 @@ from __future__ import annotations
 import importlib
 
 from alarmbench.methods.base import Context, Detector
+from alarmbench.methods.catalog import METHODS, PYOD_PREFIX, is_method, method
 
-_METHODS: dict[str, tuple[str, dict]] = {
-    "r2ad2": ("r2ad2:R2AD2", {"k": 3}),
-    **{f"r2ad2-{k}": ("r2ad2:R2AD2", {"k": k}) for k in (1, 2, 3, 4)},
-    "a3": ("a3:A3v2", {}),
-    "a3-2020": ("a3:A3", {}),
-    "ae": ("ae:AEScore", {}),
-    "gradcon": ("gradcon:GradCon", {}),
-    "deepsad": ("deepsad:DeepSAD", {}),
-    "deepsvdd": ("deepsad:DeepSVDD", {}),
-    "devnet": ("devnet:DevNet", {}),
-    # strong baselines not in the papers
-    "iforest": ("classical:IForest", {}),
-    "gbdt": ("classical:GBDT", {}),
-    "gbdt-od": ("classical:GBDTOD", {}),
-}
-
-METHOD_NAMES = tuple(_METHODS)
-PYOD_PREFIX = "pyod:"  # any PyOD detector by class name, e.g. pyod:XGBOD (extra alarmbench[pyod])
-
-
-def is_method(name: str) -> bool:
-    return name in _METHODS or (name.startswith(PYOD_PREFIX) and len(name) > len(PYOD_PREFIX))
+METHOD_IDS = tuple(METHODS)
 
 
 def cpu_only(name: str) -> bool:
     """Methods that never use a GPU (scikit-learn / XGBoost baselines): their jobs claim none."""
-    return name in _METHODS and _METHODS[name][0].startswith("classical:")
+    return is_method(name) and method(name).cpu_only
 
 
 def build_method(name: str) -> Detector:
-    if name.startswith(PYOD_PREFIX):  # PyOD itself is imported only when the detector is fitted
-        from alarmbench.methods.pyod_adapter import PyODDetector
-
-        return PyODDetector(name)
+    """A new detector for a method id (PyOD itself is imported only when the detector is fitted)."""
     try:
-        target, kwargs = _METHODS[name]
-    except KeyError:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHOD_NAMES)}, pyod:<Class>") from None
-    module, cls = target.split(":")
-    detector = getattr(importlib.import_module(f"{__name__}.{module}"), cls)(**kwargs)
-    detector.name = name
+        decl = method(name)
+    except ValueError as err:
+        raise KeyError(str(err)) from None
+    module, cls = decl.cls.split(":")
+    detector = getattr(importlib.import_module(f"{__name__}.{module}"), cls)(**decl.kwargs)
+    if detector.name != name:
+        raise RuntimeError(f"method {name!r}: class {decl.cls} names itself {detector.name!r}; the id and the "
+                           f"class's name must agree (its random streams are named after it)")
     return detector
 
 
-__all__ = ["METHOD_NAMES", "PYOD_PREFIX", "Context", "Detector", "build_method", "cpu_only", "is_method"]
+__all__ = ["METHOD_IDS", "PYOD_PREFIX", "Context", "Detector", "build_method", "cpu_only", "is_method"]

@@ -97,7 +97,7 @@ class A3v2(Detector):
     """A3v2 (SPEC §4.2). Set `keep_train_activations = True` on an instance to keep the cached
     real-data activations as `train_activations_` after the fit (tests; they are large for images)."""
 
-    name = "a3v2"
+    name = "a3"
     keep_train_activations = False
 
     def fit(self, split: Split, ctx: Context) -> A3v2:
@@ -135,7 +135,7 @@ class A3v2(Detector):
         fit_epochs(step, len(feats), batch_size=ctx.hparams.batch_size, epochs=ctx.n_epochs(100),
                    generator=ctx.torch_generator(f"{self.name}/shuffle"),
                    state={"alarm": self.alarm, "opt": opt, "noise": GeneratorState(noise_gen)},
-                   checkpoint=ctx.path("checkpoints", f"{self.name}.ckpt"), desc=self.name, progress=ctx.progress)
+                   checkpoint=ctx.checkpoint(self.name), desc=self.name, progress=ctx.progress)
         self.alarm.eval()
         return self
 
@@ -241,7 +241,7 @@ class A3(Detector):
     (default (1000, 500, 200, 75); the preprint's is (500, 200, 75)). All three paper switches
     flipped (+ preprint dims) = the preprint recipe of §7 item 23b."""
 
-    name = "a3"
+    name = "a3-2020"
 
     def fit(self, split: Split, ctx: Context) -> A3:
         device = ctx.device
@@ -290,7 +290,7 @@ class A3(Detector):
             fit_epochs(step, len(x), batch_size=ctx.hparams.a3_batch_size, epochs=ctx.n_epochs(60),
                        generator=ctx.torch_generator(f"{self.name}/shuffle"),
                        state={"alarm": self.alarm, "opt": opt, "noise": GeneratorState(noise_gen)},
-                       checkpoint=ctx.path("checkpoints", f"{self.name}.ckpt"), desc=self.name,
+                       checkpoint=ctx.checkpoint(self.name), desc=self.name,
                        progress=ctx.progress)
         finally:
             self.target.eval()

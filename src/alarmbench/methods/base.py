@@ -43,6 +43,15 @@ class Context:
     feature_memory_bytes: int = 4 * 2**30
     # "fp32" | "tf32" | "bf16" (`device.set_precision`); only "bf16" changes what the methods do.
     precision: str = "tf32"
+    # What this run is (code key, options, epochs, input hashes): resumable state records it and is
+    # used only when it matches (`loop.Checkpoint`, `targets.cached_state`).
+    fingerprint: str = ""
+    # Per shared target (file stem), a fingerprint of its own when several methods share a work
+    # dir (alarmbench run): the AE of `ae` and `a3` does not depend on which method trained it.
+    target_fingerprints: dict[str, str] = field(default_factory=dict)
+    # Shared targets (file stems) this run may train and store; None: any (alarmbench run). A
+    # workflow job trains only its own target; the others are its declared inputs, read-only.
+    trains: frozenset[str] | None = None
 
     def autocast(self):
         """`device.autocast` for this run's device and precision."""
@@ -97,6 +106,16 @@ class Context:
         """Seed torch's global RNG (weight init, dropout) from the named sub-stream."""
         torch.manual_seed(substream_seed(self.seed, stream))
 
+    def checkpoint(self, name: str):
+        """A `loop.Checkpoint` under the work dir for this run's fingerprint (None: no work dir)."""
+        from alarmbench.methods.loop import Checkpoint
+
+        path = self.path("checkpoints", f"{name}.ckpt")
+        return None if path is None else Checkpoint(path, f"{self.fingerprint}/{name}")
+
+    def may_train(self, target: str) -> bool:
+        return self.trains is None or target in self.trains
+
     def path(self, *parts: str) -> Path | None:
         if parts and parts[0] == "targets" and self.targets_dir is not None:
             p = Path(self.targets_dir).joinpath(*parts[1:])
@@ -106,6 +125,10 @@ class Context:
             p = Path(self.work_dir).joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)
         return p
+
+
+class NoKnownAnomaliesError(ValueError):
+    """A semi-supervised method needs at least one labelled anomaly (the original fails, the run is skipped)."""
 
 
 def counterexamples(n: int, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:

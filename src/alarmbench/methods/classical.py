@@ -50,8 +50,7 @@ from typing import Any
 import numpy as np
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.devnet import NoKnownAnomaliesError
+from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
 from alarmbench.rng import substream_seed
 
 __all__ = ["GBDT", "GBDTOD", "IForest", "NonFiniteFeaturesError", "OutlierFeatures", "sklearn_seed"]

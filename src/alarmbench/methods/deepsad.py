@@ -228,12 +228,8 @@ class DeepSAD(_HypersphereDetector):
         train_mapping(phi, center, x, semi, ctx, stream=self.stream, epochs=epochs, checkpoint=checkpoint)
 
     def _fitted_state(self, split, ctx, epochs):
-        # Depends on the known anomalies: a per-cell checkpoint, removed once training is done.
-        checkpoint = ctx.path("checkpoints", f"{self.stream}.ckpt")
-        state = self._state(split, ctx, epochs, checkpoint)
-        if checkpoint is not None:
-            checkpoint.unlink(missing_ok=True)
-        return state
+        # Depends on the known anomalies: a per-cell checkpoint (the loop removes it when done).
+        return self._state(split, ctx, epochs, ctx.checkpoint(self.stream))
 
 
 class DeepSVDD(_HypersphereDetector):
@@ -249,3 +245,8 @@ class DeepSVDD(_HypersphereDetector):
     def _fitted_state(self, split, ctx, epochs):
         # Depends only on the normal training rows: stored like a shared target.
         return cached_state(ctx, "deepsvdd", lambda checkpoint: self._state(split, ctx, epochs, checkpoint))
+
+
+def train_deepsvdd_target(split: Split, ctx: Context) -> DeepSVDD:
+    """The shared Deep SVDD target (catalog): Deep SVDD is unsupervised, so its fit is the target."""
+    return DeepSVDD().fit(split, ctx)

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
+from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
 from alarmbench.methods.loop import GeneratorState, fit_epochs
 from alarmbench.nets.keras import glorot_init_
 
@@ -36,10 +36,6 @@ __all__ = ["DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "de
 MARGIN = 5.0
 N_REFERENCE = 5000
 L2 = 0.01
-
-
-class NoKnownAnomaliesError(ValueError):
-    """DevNet needs at least one labelled anomaly (the original fails and the run is skipped)."""
 
 
 class DevNetNet(nn.Module):
@@ -153,7 +149,7 @@ class DevNet(Detector):
         fit_epochs(step, self.batches_per_epoch, batch_size=1, epochs=ctx.n_epochs(self.paper_epochs),
                    generator=batch_gen,
                    state={"net": self.net, "opt": opt, "best": best, "reference": GeneratorState(ref_gen)},
-                   checkpoint=ctx.path("checkpoints", f"{self.name}.ckpt"), on_epoch_end=best.update,
+                   checkpoint=ctx.checkpoint(self.name), on_epoch_end=best.update,
                    desc=self.name, progress=ctx.progress)
         self.net.load_state_dict(best.weights)
         self.net.eval()

@@ -232,3 +232,8 @@ def train_gradcon(model: TargetNet, running: RunningGradient, x: Tensor, ctx: Co
                checkpoint=checkpoint, desc=stream, progress=ctx.progress)
     model.eval()
     return optimizer
+
+
+def train_gradcon_target(split: Split, ctx: Context) -> GradCon:
+    """The shared GradCon target (catalog): GradCon is unsupervised, so its fit is the target."""
+    return GradCon().fit(split, ctx)

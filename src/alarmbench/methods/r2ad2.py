@@ -75,7 +75,7 @@ class R2AD2(Detector):
                    generator=ctx.torch_generator(f"{self.name}/shuffle"),
                    state={"alarm": self.alarm, "opt_alarm": opt_alarm, "opt_bn": opt_bn,
                           "noise": GeneratorState(noise_gen)},
-                   checkpoint=ctx.path("checkpoints", f"{self.name}.ckpt"), desc=self.name, progress=ctx.progress)
+                   checkpoint=ctx.checkpoint(self.name), desc=self.name, progress=ctx.progress)
         self.alarm.eval()
         return self
 

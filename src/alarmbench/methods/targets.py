@@ -1,8 +1,9 @@
 """Training the target networks (SPEC §2, §3.1), shared by the methods that use them.
 
-A trained target is stored under the context's work directory (when there is one) and loaded
-instead of retrained: the AE serves the AE baseline and A3v2, the snapshot family serves
-R2-AD2 with 1-4 snapshots. Every training run checkpoints each epoch and resumes.
+A trained target is stored under the context's targets directory (when there is one) with the
+fingerprint of the run that made it, and loaded instead of retrained when that matches: the AE
+serves the AE baseline and A3v2, the snapshot family serves R2-AD2 with 1-4 snapshots. Every
+training run checkpoints each epoch and resumes; a stored target leaves no checkpoint behind.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from alarmbench.data.splits import Split
-from alarmbench.fileio import atomic_path, write_json
+from alarmbench.fileio import save_torch
 from alarmbench.methods.base import Context
-from alarmbench.methods.loop import fit_epochs
+from alarmbench.methods.loop import Checkpoint, fit_epochs
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.targets import r2ad2_target
 
@@ -57,7 +58,7 @@ def step_block(loss: torch.Tensor, params: list[torch.nn.Parameter], optimizer: 
 
 def train_reconstruction(model: TargetNet, x: torch.Tensor, ctx: Context, *, stream: str, epochs: int,
                          lr: float = 1e-3, loss: Loss = bce_loss, optimizer: torch.optim.Optimizer | None = None,
-                         checkpoint: Path | None = None) -> torch.optim.Optimizer:
+                         checkpoint: Checkpoint | None = None, keep_checkpoint: bool = False) -> torch.optim.Optimizer:
     """Keras `fit(x, x)`: Adam, shuffled mini-batches of the data set's batch size, dropout on."""
     optimizer = optimizer or keras_adam(model.parameters(), lr)
     model.train()
@@ -72,7 +73,7 @@ def train_reconstruction(model: TargetNet, x: torch.Tensor, ctx: Context, *, str
 
     fit_epochs(step, len(x), batch_size=ctx.hparams.batch_size, epochs=epochs,
                generator=ctx.torch_generator(f"{stream}/shuffle"), state={"model": model, "opt": optimizer},
-               checkpoint=checkpoint, desc=stream, progress=ctx.progress)
+               checkpoint=checkpoint, keep_checkpoint=keep_checkpoint, desc=stream, progress=ctx.progress)
     model.eval()
     return optimizer
 
@@ -85,23 +86,36 @@ def as_tensor(x: np.ndarray, ctx: Context) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32, device=ctx.device)
 
 
-def cached_state(ctx: Context, name: str, train: Callable[[Path | None], object]) -> object:
-    """Load `targets/<name>.pt` from the work dir if present, else train (resumably) and store it."""
+class MissingTargetError(RuntimeError):
+    """A run needs a shared target it may not train (a workflow job reads targets as inputs)."""
+
+
+def cached_state(ctx: Context, name: str, train: Callable[[Checkpoint | None], object]) -> object:
+    """The state of target `name`: loaded from `targets/<name>.pt` when it is there and was made by
+    this run's fingerprint, else trained (resumably) and stored with it.
+
+    A workflow job may train only its own target (`ctx.trains`); any other target is one of its
+    declared inputs, which Snakemake keeps current, and is loaded as it is (never trained there).
+    """
     final = ctx.path("targets", f"{name}.pt")
     if final is None:
         return train(None)
-    # A stored target trained under another epoch override is another model: train anew.
-    stamp, made_with = final.with_suffix(".json"), {"epochs": ctx.epochs}
-    if final.exists() and stamp.exists() and json.loads(stamp.read_text()) == made_with:
-        return torch.load(final, weights_only=True, map_location=ctx.device)
-    checkpoint = final.with_suffix(".ckpt")
-    if stamp.exists() and json.loads(stamp.read_text()) != made_with:
-        checkpoint.unlink(missing_ok=True)
+    if not ctx.may_train(name):
+        if not final.exists():
+            raise MissingTargetError(f"shared target {final} is missing: this job may not train it (a method or "
+                                     f"target that reads it must declare it in methods/catalog.py)")
+        return torch.load(final, weights_only=True, map_location=ctx.device)["state"]
+    # The context's own settings count even where no job fingerprint was given (a bare Context).
+    fingerprint = (f"{ctx.target_fingerprints.get(name, ctx.fingerprint)}/targets/{name}/epochs={ctx.epochs}/"
+                   f"{ctx.device.type}/{ctx.precision}/{json.dumps(ctx.options, sort_keys=True, default=str)}")
+    if final.exists():
+        payload = torch.load(final, weights_only=True, map_location=ctx.device)
+        if payload.get("fingerprint") == fingerprint:
+            return payload["state"]
+    checkpoint = Checkpoint(final.with_suffix(".ckpt"), fingerprint)
     state = train(checkpoint)
-    with atomic_path(final) as tmp:
-        torch.save(state, tmp)
-    write_json(stamp, made_with)
-    checkpoint.unlink(missing_ok=True)
+    save_torch(final, {"fingerprint": fingerprint, "state": state})
+    checkpoint.path.unlink(missing_ok=True)
     return state
 
 
@@ -143,16 +157,19 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
     def build() -> TargetNet:
         return r2ad2_target(sample_shape(split), ctx.hparams.encoder).to(ctx.device)
 
-    def train_t0(checkpoint):
+    def train_t0(checkpoint: Checkpoint | None) -> dict:
         ctx.seed_torch("target/gaa/init")
         model = build()
-        opt = train_reconstruction(model, holdout(0), ctx, stream="target/gaa", epochs=t0, checkpoint=checkpoint)
+        opt = train_reconstruction(model, holdout(0), ctx, stream="target/gaa", epochs=t0, checkpoint=checkpoint,
+                                   keep_checkpoint=True)
         return {"model": model.state_dict(), "optimizer": opt.state_dict()}
 
-    base = cached_state(ctx, "gaa_ae", train_t0)
     tag = (f"k{k}" if per_k else "k4") + ("" if fresh else "_carry") + ("" if redraws is None else "_redraw")
 
-    def train_chain(checkpoint):
+    def train_chain(checkpoint: Checkpoint | None) -> dict:
+        # T0 and every segment keep their finished checkpoints until the chain is stored, so an
+        # interrupted chain resumes where it stopped; nothing else of it outlives the job.
+        base = train_t0(checkpoint.sibling(f"{checkpoint.path.stem}.t0.ckpt") if checkpoint else None)
         model = build()
         model.load_state_dict(base["model"])
         opt = keras_adam(model.parameters(), 1e-3)
@@ -161,14 +178,19 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
         snaps = [copy.deepcopy(model.state_dict())]
         for i in range(1, length):
             ctx.seed_torch(f"target/gaa/{tag}/segment{i}")
-            seg_ckpt = checkpoint.with_name(f"{checkpoint.stem}.seg{i}.ckpt") if checkpoint else None
+            seg_ckpt = checkpoint.sibling(f"{checkpoint.path.stem}.seg{i}.ckpt") if checkpoint else None
             train_reconstruction(model, holdout(i), ctx, stream=f"target/gaa/{tag}/segment{i}", epochs=t,
-                                 optimizer=opt, checkpoint=seg_ckpt)
+                                 optimizer=opt, checkpoint=seg_ckpt, keep_checkpoint=True)
             snaps.append(copy.deepcopy(model.state_dict()))
         if checkpoint is not None:
-            for seg in checkpoint.parent.glob(f"{checkpoint.stem}.seg*.ckpt"):
-                seg.unlink()
+            for part in checkpoint.path.parent.glob(f"{checkpoint.path.stem}.*.ckpt"):
+                part.unlink()
         return {"snapshots": snaps}
 
     chain = cached_state(ctx, f"gaa_snapshots_{tag}", train_chain)["snapshots"]
     return chain[:k]
+
+
+def snapshot_chain(split: Split, ctx: Context) -> list[dict]:
+    """The shared 4-snapshot chain (catalog target `gaa`): GAA-k reads its first k snapshots."""
+    return snapshot_family(split, ctx, 4)

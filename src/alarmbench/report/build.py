@@ -106,6 +106,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     results = read_results(results_csv)
     roc_path = Path(roc_csv) if roc_csv else Path(results_csv).with_name("roc.csv")
     roc = read_results(roc_path) if roc_path.exists() else None
+    roc = None if roc is not None and roc.empty else roc  # no cell had validation anomalies
     summary = summarise(results)
     written: dict[str, list[Path]] = {"summary": [out / "summary.csv"]}
     with atomic_path(written["summary"][0]) as tmp:

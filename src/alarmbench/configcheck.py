@@ -1,0 +1,84 @@
+"""Checks of a workflow configuration that its JSON schema cannot express, run before any job.
+
+Each error names the key, the value and what is accepted: a method option nobody declares, a
+misspelled method, data set or experiment, a per-data-set key for a data set that is not
+configured, a grid that yields no job. The schema (workflow/schemas/config.schema.yaml) has
+already checked types, ranges and empty lists.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from alarmbench.data import registry
+from alarmbench.methods.catalog import METHODS, ConfigError, check_options, is_method
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(sorted(map(str, values)))
+
+
+def check_config(config: dict) -> None:
+    """Raise ConfigError for the first thing in `config` that names nothing or would do nothing."""
+    user = config.get("user_datasets") or {}
+    known = set(registry.REGISTRY) | set(user)
+    datasets = list(config["datasets"])
+    for name in datasets:
+        if name not in known:
+            raise ConfigError(f"datasets: unknown data set {name!r}{_closest(name, known)}; registered data sets: "
+                              f"`alarmbench data list`, or declare it under user_datasets")
+    if user:
+        from alarmbench.data.userdata import check_user_config
+
+        for name, entry in user.items():
+            check_user_config(name, entry)
+    specs = {name: registry.get(name, user) for name in datasets}
+    all_presets = {p for spec in [*registry.REGISTRY.values(), *specs.values()] for p in spec.presets}
+    _check_per_dataset("run.epochs", config.get("run", {}).get("epochs"), datasets)
+    _check_per_dataset("max_fpr", config.get("max_fpr"), datasets)
+    for method, options in (config.get("method_options") or {}).items():
+        if not is_method(method):
+            raise ConfigError(f"method_options: unknown method {method!r}{_closest(method, METHODS)}; known: "
+                              f"{', '.join(METHODS)}, pyod:<Class>")
+        check_options(method, options or {}, workflow=True)
+    for name, grid in config["grids"].items():
+        where = f"grids.{name}"
+        for method in grid["methods"]:
+            if not is_method(method):
+                raise ConfigError(f"{where}.methods: unknown method {method!r}{_closest(method, METHODS)}; known: "
+                                  f"{', '.join(METHODS)}, pyod:<Class>")
+        for ds in grid.get("datasets") or ():
+            if ds not in specs:
+                raise ConfigError(f"{where}.datasets: {ds!r} is not one of the configured datasets "
+                                  f"({_names(datasets)}){_closest(ds, datasets)}")
+        # A grid may skip configured data sets that lack its experiments (the default grids on a
+        # subset of data sets), but an experiment that no data set has, or one missing from the
+        # grid's own data sets, is a mistake.
+        presets = {p for ds in grid.get("datasets") or () for p in specs[ds].presets} or all_presets
+        for experiment in grid["experiments"]:
+            if experiment not in presets:
+                raise ConfigError(f"{where}.experiments: unknown experiment {experiment!r}"
+                                  f"{_closest(experiment, presets)}; experiments of "
+                                  f"{'its data sets' if grid.get('datasets') else 'the data sets'}: {_names(presets)}")
+
+
+def _check_per_dataset(key: str, value, datasets: list[str]) -> None:
+    if not isinstance(value, dict):
+        return
+    for name in value:
+        if name != "default" and name not in datasets:
+            raise ConfigError(f"{key}: {name!r} is not one of the configured datasets ({_names(datasets)}) nor "
+                              f"'default'{_closest(name, [*datasets, 'default'])}")
+
+
+def check_jobs(jobs: list) -> None:
+    """A configuration that yields no job would end in a missing-output error after deleting results."""
+    if not jobs:
+        raise ConfigError("grids: no grid applies to any configured data set (each grid needs a data set with all "
+                          "of its experiments, and pollution > 0 needs a data set with pollution experiments)")

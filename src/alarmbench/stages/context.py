@@ -1,0 +1,69 @@
+"""The fit context of a job, built the same way for the workflow's jobs and `alarmbench run`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from alarmbench.data import registry
+from alarmbench.data.spec import HyperParams, default_hparams
+from alarmbench.data.splits import Split
+
+
+def hparams_for(dataset: str, split: Split, user: dict | None = None) -> HyperParams:
+    """The registry's hyperparameters, else the documented rule sized by the prepared table (its
+    rows, as recorded in the split; the same for every cell of the data set)."""
+    spec = registry.get(dataset, user)
+    if spec.hparams:
+        return spec.hparams
+    rows = split.meta.get("inputs", {}).get("prepared_rows")
+    if rows is None:  # a split written before the table size was recorded
+        rows = len(split.x_train) + len(split.x_val) + len(split.x_test)
+    return default_hparams(int(np.prod(split.x_train.shape[1:])), int(rows))
+
+
+def _digest(path: Path) -> str:
+    """Content hash of an input file, or of a feature cache folder's header (which hashes its source)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "header.json"
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:
+    """What a job is: its code key, run options (epochs, device, precision, threads, method options)
+    and its inputs' contents. Resumable state is used only under the same fingerprint."""
+    payload = {"code": code, "run": run, "inputs": {str(p): _digest(p) for p in inputs}}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir: str | Path | None,
+                work_dir: str | Path | None = None, features: dict | None = None, user: dict | None = None,
+                fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False):
+    """A `methods.Context` for one job; `run` holds epochs, device, precision, threads and options.
+
+    `trains`: the shared targets (file stems) the job may train; the empty default reads every
+    target as an input. Sets torch's threads and precision for the process.
+    """
+    import torch
+
+    from alarmbench.device import resolve_device, set_precision
+    from alarmbench.methods import Context
+
+    torch.set_num_threads(int(run.get("threads", 1)))
+    precision = run.get("precision", "tf32")
+    set_precision(precision)
+    return Context(hparams=hparams_for(dataset, split, user), seed=seed, device=resolve_device(run.get("device")),
+                   epochs=run.get("epochs"), options=dict(run.get("options", {})),
+                   work_dir=Path(work_dir) if work_dir else None,
+                   targets_dir=Path(targets_dir) if targets_dir else None,
+                   features={k: {p: Path(v) for p, v in parts.items()} for k, parts in (features or {}).items()},
+                   feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30), precision=precision,
+                   fingerprint=fingerprint, trains=trains, progress=progress)

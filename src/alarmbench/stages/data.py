@@ -1,0 +1,30 @@
+"""fetch and prepare: raw files of a data set (download, mirror or user file) → one prepared table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alarmbench.data import registry
+from alarmbench.data.api import lock_for
+from alarmbench.data.prepare import fetch, load
+from alarmbench.fileio import sha256_file, write_json
+
+
+def fetch_stage(*, dataset: str, raw_dir: str, mirror: str | None, manifest: str, user: dict | None = None) -> None:
+    spec = registry.get(dataset, user)
+    raw_root = Path(raw_dir)
+    source, files = fetch(spec, raw_root / dataset, mirror=mirror, lock=lock_for(raw_root))
+    write_json(manifest, {"dataset": dataset, "loader": source.loader,
+                          "files": {n: {"path": str(p), "sha256": sha256_file(p)} for n, p in sorted(files.items())}})
+
+
+def prepare_stage(*, dataset: str, manifest: str, out: str, user: dict | None = None) -> None:
+    spec = registry.get(dataset, user)
+    info = json.loads(Path(manifest).read_text())
+    source = next(s for s in spec.sources if s.loader == info["loader"])
+    files = {n: Path(f["path"]) for n, f in info["files"].items()}
+    for name, path in files.items():  # the manifest's hashes key this job: the files must still match
+        if sha256_file(path) != info["files"][name]["sha256"]:
+            raise RuntimeError(f"{path} changed after it was fetched; rerun the fetch job of {dataset!r}")
+    load(spec, source, files).save(out)

@@ -1,0 +1,44 @@
+"""fit_score: fit one method on one cell's split (reading shared targets and cached features) and
+score its validation and test parts; `alarmbench run` fits through `fit_and_score` too."""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+
+from alarmbench.data.splits import Split
+from alarmbench.fileio import write_json, write_npz
+from alarmbench.stages.context import job_context, job_fingerprint
+
+
+def fit_and_score(split: Split, method: str, ctx) -> tuple[dict[str, np.ndarray], dict]:
+    """(scores of "val" and "test" as float64, the fit's record: timings, device, versions)."""
+    import torch
+
+    from alarmbench import __version__
+    from alarmbench.methods import build_method
+
+    detector = build_method(method)
+    start = time.perf_counter()
+    detector.fit(split, ctx)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = {part: np.asarray(detector.score_split(split, part), dtype=np.float64) for part in ("val", "test")}
+    info = {"fit_seconds": round(fit_seconds, 3), "score_seconds": round(time.perf_counter() - start, 3),
+            "device": str(ctx.device), "precision": ctx.precision, "threads": torch.get_num_threads(),
+            "options": dict(ctx.options), "alarmbench": __version__, "torch": torch.__version__,
+            "python": platform.python_version(), **getattr(detector, "versions", {})}
+    return scores, info
+
+
+def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run: dict, code: str,
+                    targets_dir: str, features: dict, work_dir: str, out_scores: str, out_info: str,
+                    inputs: list[str] = (), user: dict | None = None) -> None:
+    split = Split.load(split_npz)
+    ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=targets_dir, work_dir=work_dir,
+                      features=features, user=user, fingerprint=job_fingerprint(code, run, [split_npz, *inputs]))
+    scores, info = fit_and_score(split, method, ctx)
+    write_npz(out_scores, **scores)
+    write_json(out_info, info)

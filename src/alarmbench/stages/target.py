@@ -1,0 +1,25 @@
+"""train_target: one shared target (catalog.TARGETS) into its file in the target group's folder."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from alarmbench.data.splits import Split
+from alarmbench.methods.catalog import TARGETS
+from alarmbench.stages.context import job_context, job_fingerprint
+
+
+def train_target_stage(*, split_npz: str, dataset: str, seed: int, target: str, run: dict, code: str, out: str,
+                       inputs: list[str] = (), user: dict | None = None) -> None:
+    """Train `target` (it may store only `out`; the targets it starts from are read-only inputs)."""
+    decl = TARGETS[target]
+    module, function = decl.trainer.split(":")
+    trainer = getattr(importlib.import_module(f"alarmbench.methods.{module}"), function)
+    split = Split.load(split_npz)
+    ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=Path(out).parent, user=user,
+                      fingerprint=job_fingerprint(code, run, [split_npz, *inputs]), trains=frozenset({Path(out).stem}))
+    trainer(split, ctx)
+    if not Path(out).exists():
+        raise RuntimeError(f"training target {target!r} ({decl.trainer}) did not produce {out}: its file name in "
+                           f"methods/catalog.py and the name its trainer stores must agree")

@@ -47,6 +47,9 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"method_options: unknown method {method!r}{_closest(method, METHODS)}; known: "
                               f"{', '.join(METHODS)}, pyod:<Class>")
         check_options(method, options or {}, workflow=True)
+        if (options or {}).get("holdout_redraw") and not config.get("protocol", {}).get("holdout_redraws"):
+            raise ConfigError(f"method_options.{method}.holdout_redraw: true needs stored re-draws; set "
+                              f"protocol.holdout_redraws to the number of snapshot segments (e.g. 3)")
     for name, grid in config["grids"].items():
         where = f"grids.{name}"
         for method in grid["methods"]:

@@ -24,9 +24,10 @@ rule fetch:
 
 rule prepare:
     input:
-        # ancient: `dvc pull`/`checkout` rewrites the raw files' timestamps; their content hashes
-        # (raw_files below) decide instead whether the prepared data is stale.
-        manifest=ancient(rules.fetch.output.manifest),
+        # Not ancient(): a fetch that reruns (a user file edited) must rerun prepare too (ancient
+        # cuts that link). Timestamps rewritten by `dvc pull`/`checkout` trigger nothing because the
+        # profiles leave mtime out of rerun-triggers; the content hashes below decide.
+        manifest=rules.fetch.output.manifest,
     output:
         config["prepared_dir"] + "/{dataset}.npz",
     params:

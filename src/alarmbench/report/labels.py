@@ -5,16 +5,14 @@ from __future__ import annotations
 import math
 import re
 
-#: Our method ids → the names printed in the papers (Unicode; see `latex_method` for LaTeX).
-METHOD_NAMES = {
-    "r2ad2": "R2-AD2", **{f"r2ad2-{k}": f"R2-AD2-{k}" for k in (1, 2, 3, 4)},
-    "ae": "AE", "gradcon": "GradCon", "deepsad": "DeepSAD", "deepsvdd": "DeepSVDD", "devnet": "DevNet",
-    "a3": "A³", "a3-2020": "A³-2020",
-    "iforest": "IForest", "gbdt": "GBDT", "gbdt-od": "GBDT-OD",
-}
+from alarmbench.methods.catalog import METHODS
+
+#: Our method ids → the names printed in the papers (Unicode; see `latex_method` for LaTeX), from
+#: the method declarations (methods/catalog.py).
+#: `r2ad2-3` (the same model as `r2ad2`) is no method id any more; results files from before keep it.
+DISPLAY_NAMES = {m.id: m.display for m in METHODS.values()} | {"r2ad2-3": "R2-AD2-3"}
 #: Methods that appear in the R2-AD2 or A³ result tables; everything else gets a dagger.
-PAPER_METHODS = frozenset({"r2ad2", "r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4", "ae", "gradcon", "deepsad",
-                           "devnet", "a3", "a3-2020"})
+PAPER_METHODS = frozenset(m.id for m in METHODS.values() if m.in_papers) | {"r2ad2-3"}
 _METHOD_ORDER = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3", "a3-2020", "deepsvdd",
                  "r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4")
 DAGGER_NOTE = "not in the papers"
@@ -34,8 +32,8 @@ A3_DATASETS = {"mnist": ("MNIST", False), "mnist_t10k": ("MNIST", True), "ids_a3
 
 def method_name(method: str) -> str:
     """Display name; `pyod:XGBOD` → `XGBOD (PyOD)`, unknown ids unchanged."""
-    if method in METHOD_NAMES:
-        return METHOD_NAMES[method]
+    if method in DISPLAY_NAMES:
+        return DISPLAY_NAMES[method]
     if ":" in method:
         lib, name = method.split(":", 1)
         return f"{name} ({'PyOD' if lib == 'pyod' else lib})"

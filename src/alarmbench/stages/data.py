@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from alarmbench.data import registry
-from alarmbench.data.api import lock_for
+from alarmbench.data.download import HashLock
 from alarmbench.data.prepare import fetch, load
 from alarmbench.fileio import sha256_file, write_json
 
@@ -14,7 +14,7 @@ from alarmbench.fileio import sha256_file, write_json
 def fetch_stage(*, dataset: str, raw_dir: str, mirror: str | None, manifest: str, user: dict | None = None) -> None:
     spec = registry.get(dataset, user)
     raw_root = Path(raw_dir)
-    source, files = fetch(spec, raw_root / dataset, mirror=mirror, lock=lock_for(raw_root))
+    source, files = fetch(spec, raw_root / dataset, mirror=mirror, lock=HashLock(raw_root / "checksums.lock.json"))  # as data.api.lock_for
     write_json(manifest, {"dataset": dataset, "loader": source.loader,
                           "files": {n: {"path": str(p), "sha256": sha256_file(p)} for n, p in sorted(files.items())}})
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
+import logging
 import io
 import json
 import re
@@ -16,14 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alarmbench.data import download as dl
 from alarmbench.data.download import (
     ChecksumError,
+    CorruptFileError,
     DownloadError,
     HashLock,
     ManualDownloadRequired,
+    check_format,
     download_url,
     fetch_file,
     fetch_source,
@@ -354,25 +359,25 @@ def test_hash_lock_is_sorted_json(tmp_path: Path) -> None:
 def test_lock_records_first_download_and_detects_a_change(server: Server, tmp_path: Path) -> None:
     lock = HashLock(tmp_path / "hashes.lock.json")
     raw = tmp_path / "raw"
-    server.routes["/u.csv"] = serve(BODY)
+    server.routes["/u.csv"] = serve(CSV)
     source = Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),)),), loader="csv")
 
     files = fetch_source("ds", source, raw, lock=lock, **FAST)
 
     assert files == {"u.csv": raw / "u.csv"}
-    assert json.loads(lock.path.read_text()) == {"ds/u.csv": {"sha256": sha(BODY), "size": len(BODY)}}
+    assert json.loads(lock.path.read_text()) == {"ds/u.csv": {"sha256": sha(CSV), "size": len(CSV)}}
 
     # Upstream silently changes (same size): the next fresh fetch must fail.
-    changed = BODY[::-1]
+    changed = CSV.replace(b"1,2,", b"5,6,")
     server.routes["/u.csv"] = serve(changed)
     (raw / "u.csv").unlink()
     with pytest.raises(ChecksumError) as exc:
         fetch_source("ds", source, raw, lock=lock, **FAST)
 
-    assert sha(BODY) in str(exc.value) and sha(changed) in str(exc.value)
-    assert str(lock.path) in str(exc.value)
+    assert sha(CSV) in str(exc.value) and sha(changed) in str(exc.value)
+    assert str(lock.path) in str(exc.value) and "'ds/u.csv'" in str(exc.value)
     assert not (raw / "u.csv").exists()
-    assert lock.get("ds/u.csv") == {"sha256": sha(BODY), "size": len(BODY)}
+    assert lock.get("ds/u.csv") == {"sha256": sha(CSV), "size": len(CSV)}
 
 
 def test_verify_against_lock_entry(tmp_path: Path) -> None:
@@ -486,3 +491,203 @@ def test_manual_source_uses_placed_and_mirrored_files(tmp_path: Path) -> None:
     assert files == {"a.csv": raw / "a.csv", "b.csv": raw / "b.csv"}
     assert (raw / "b.csv").read_bytes() == OTHER
     assert lock.get("gated/b.csv") == {"sha256": sha(OTHER), "size": len(OTHER)}
+
+
+# --------------------------------------------------------------------------- truncated files without checksums
+
+
+def _npz() -> bytes:
+    buf = io.BytesIO()
+    rng = np.random.default_rng(0)
+    np.savez_compressed(buf, X=rng.normal(size=(300, 6)), y=(rng.random(300) < 0.1).astype(np.int64))
+    return buf.getvalue()
+
+
+NPZ = _npz()  # an ADBench-like table, several kB
+ZIP = _zip({"t/a.csv": CSV, "t/b.csv": OTHER})
+
+
+def cut_always(body: bytes, keep: int) -> Route:
+    """Announce the full length (200, Range ignored) but close after `keep` bytes, every time."""
+    return lambda h, n: send(h, body, 0, cut=keep)
+
+
+def close_delimited(body: bytes) -> Route:
+    """200 with no Content-Length: the body ends when the connection closes (HTTP/1.0)."""
+
+    def route(h: http.server.BaseHTTPRequestHandler, n: int) -> None:
+        h.send_response(200)
+        h.end_headers()
+        h.wfile.write(body)
+
+    return route
+
+
+def chunked(body: bytes) -> Route:
+    """HTTP/1.1 chunked body, complete: its framing tells the client where it ends."""
+
+    def route(h: http.server.BaseHTTPRequestHandler, n: int) -> None:
+        h.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        for i in range(0, len(body), 4096):
+            piece = body[i : i + 4096]
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        h.wfile.write(b"0\r\n\r\n")
+
+    return route
+
+
+def _npz_source(server: Server, name: str = "7_x.npz") -> Source:
+    return Source(files=(RemoteFile(name, urls=(server.url("/" + name),)),), loader="npz_xy")
+
+
+def test_truncated_body_with_content_length_is_never_pinned(server: Server, tmp_path: Path) -> None:
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    keep = len(NPZ) // 3
+    server.routes["/7_x.npz"] = cut_always(NPZ, keep)
+    source = _npz_source(server)
+
+    with pytest.raises(DownloadError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    message = str(exc.value)
+    assert "7_x.npz" in message and server.url("/7_x.npz") in message
+    assert f"received {keep} of {len(NPZ)} bytes" in message
+    assert len(server.requests) == FAST["retries"] + 1
+    assert not (raw / "7_x.npz").exists()
+    assert lock.entries() == {}
+    assert (raw / "7_x.npz.part").read_bytes() == NPZ[:keep]  # kept only to resume
+
+    # The server recovers: the next fetch resumes the part, completes it, and pins it.
+    server.routes["/7_x.npz"] = serve(NPZ)
+    files = fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    assert files["7_x.npz"].read_bytes() == NPZ
+    assert server.requests[-1].range == f"bytes={keep}-"
+    assert lock.get("ds/7_x.npz") == {"sha256": sha(NPZ), "size": len(NPZ)}
+
+
+@pytest.mark.parametrize(
+    "name, body, problem",
+    [
+        ("7_x.zip", ZIP[: len(ZIP) // 2], "not a valid zip archive"),
+        ("7_x.npz", NPZ[: len(NPZ) - 40], "not a valid .npz archive"),
+        ("u.csv", CSV[: CSV.index(b"\n") + 1 + 11 * 250 + 3], "the last row has 2 fields"),
+        ("c.data.gz", gzip.compress(CSV)[:-6], "not a valid gzip file"),
+        ("f.bin", BODY, "no format check"),  # no length and no way to judge the content
+    ],
+    ids=["zip", "npz", "csv", "gz", "unknown-kind"],
+)
+def test_close_delimited_truncated_file_is_refused(
+    server: Server, tmp_path: Path, name: str, body: bytes, problem: str
+) -> None:
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    server.routes["/" + name] = close_delimited(body)
+    source = Source(files=(RemoteFile(name, urls=(server.url("/" + name),)),), loader="any")
+
+    with pytest.raises(CorruptFileError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    message = str(exc.value)
+    assert name in message and server.url("/" + name) in message and problem in message
+    assert "no length" in message
+    assert exc.value.lock_entry is None and exc.value.delete == ()  # nothing left for the user to clean
+    assert lock.entries() == {}
+    assert not (raw / name).exists() and not (raw / f"{name}.part").exists()
+
+
+@pytest.mark.parametrize(
+    "name, body, route",
+    [("u.csv", CSV, close_delimited), ("7_x.npz", NPZ, close_delimited), ("f.bin", BODY, chunked)],
+    ids=["csv-close-delimited", "npz-close-delimited", "chunked"],
+)
+def test_complete_file_without_content_length_is_pinned(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, body: bytes, route
+) -> None:
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    server.routes["/" + name] = route(body)
+    source = Source(files=(RemoteFile(name, urls=(server.url("/" + name),)),), loader="any")
+
+    with caplog.at_level(logging.WARNING, logger=dl.__name__):
+        files = fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    assert files[name].read_bytes() == body
+    assert lock.get(f"ds/{name}") == {"sha256": sha(body), "size": len(body)}
+    warned = [r.getMessage() for r in caplog.records if "cannot be proven complete" in r.getMessage()]
+    assert bool(warned) == (route is close_delimited)  # chunked framing is the server's own length
+    assert all(name in w for w in warned)
+
+
+def test_lock_entry_pinning_a_corrupt_file_names_the_entry_to_delete(server: Server, tmp_path: Path) -> None:
+    # The state an earlier version left: a truncated download under the final name, and pinned.
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    bad = NPZ[: len(NPZ) // 2]
+    raw.mkdir()
+    (raw / "7_x.npz").write_bytes(bad)
+    lock.record("ds/7_x.npz", sha(bad), len(bad))
+    lock.record("ds/other.csv", sha(CSV), len(CSV))
+    server.routes["/7_x.npz"] = serve(NPZ)
+    source = _npz_source(server)
+
+    with pytest.raises(CorruptFileError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    message = str(exc.value)
+    assert "'ds/7_x.npz'" in message and str(lock.path) in message and "Delete the entry" in message
+    assert exc.value.lock_entry == (lock.path, "ds/7_x.npz")
+    assert not (raw / "7_x.npz").exists()  # the bad copy is gone from the final name
+    assert server.requests == []  # a download could only be refused by that entry
+
+    # With the bad file already gone, a correct download names the entry too, as likely truncated.
+    with pytest.raises(ChecksumError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+    message = str(exc.value)
+    assert "'ds/7_x.npz'" in message and str(lock.path) in message and "truncated" in message
+    assert not (raw / "7_x.npz").exists() and not (raw / "7_x.npz.part").exists()
+
+    # The user deletes that entry as told: the next fetch succeeds and pins the good file.
+    entries = lock.entries()
+    del entries["ds/7_x.npz"]
+    lock.path.write_text(json.dumps(entries))
+    assert fetch_source("ds", source, raw, lock=lock, **FAST)["7_x.npz"].read_bytes() == NPZ
+    assert lock.get("ds/7_x.npz") == {"sha256": sha(NPZ), "size": len(NPZ)}
+    assert lock.get("ds/other.csv") == {"sha256": sha(CSV), "size": len(CSV)}
+
+
+def test_corrupt_hand_placed_or_mirrored_file_names_the_path(tmp_path: Path) -> None:
+    lock, raw, mirror = HashLock(tmp_path / "lock.json"), tmp_path / "raw", tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "7_x.npz").write_bytes(NPZ[:100])
+    remote = RemoteFile("7_x.npz")
+
+    with pytest.raises(CorruptFileError) as exc:
+        fetch_file(remote, raw, mirror=mirror, lock=lock, key="ds/7_x.npz", **FAST)
+
+    assert exc.value.delete == ((mirror / "7_x.npz").absolute(),)
+    assert str(mirror / "7_x.npz") in str(exc.value)
+    assert (mirror / "7_x.npz").exists() and not (raw / "7_x.npz").exists()  # the mirror is not ours to delete
+    assert lock.entries() == {}
+
+
+def test_check_format_by_suffix(tmp_path: Path) -> None:
+    def problem(name: str, data: bytes) -> str | None:
+        (tmp_path / name).write_bytes(data)
+        return check_format(tmp_path / name)
+
+    assert problem("a.npz", NPZ) is None
+    assert problem("a.zip", ZIP) is None
+    assert problem("a.csv", CSV) is None
+    assert problem("a.CSV", CSV.rstrip(b"\n")) is None  # no final newline, but the last row is whole
+    assert problem("a.txt", b"1 2 3\n4 5") is None  # one column to csv: nothing to count
+    assert problem("a.gz", gzip.compress(CSV)) is None
+    assert problem("a.bin", b"anything") is None  # no check for this kind
+    big = b"a,b,c\n" + b"1,2,3\n" * 20_000  # longer than the probes: head and last row read
+    assert problem("big.csv", big) is None
+    assert "the last row has 2 fields" in problem("big.csv", big + b"1,2")
+    assert "row 3 has 2 fields" in problem("r.csv", b"a,b,c\n1,2,3\n1,2\n1,2,3\n")
+    assert "quoted field" in problem("q.csv", b'a,b\n"x",1\n"trunc')
+    assert "HTML" in problem("h.csv", b"<!DOCTYPE html><html>404</html>")
+    assert "empty" in problem("e.csv", b"")
+    assert "zip" in problem("t.npz", NPZ[:-10])
+    assert "zip" in problem("t.zip", b"PK\x03\x04 not really")
+    assert "gzip" in problem("t.gz", gzip.compress(BODY)[:-8])
+    assert "MATLAB" in problem("t.mat", b"MATLAB 5.0 MAT-file" + b"\0" * 10)

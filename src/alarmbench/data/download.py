@@ -11,7 +11,11 @@ For one `RemoteFile` the routes are, in order:
    member extracted.
 
 Verification uses the published sha256/size when known; otherwise the values seen the
-first time are recorded in a `HashLock` file and every later fetch must match them.
+first time are recorded in a `HashLock` file and every later fetch must match them. Such a
+file is recorded only once it arrived complete by the server's own length (Content-Length,
+the Content-Range total, or chunked framing) and it passes `check_format` for its kind (a
+zip opens and its members read, a CSV's rows are whole, ...); a server that sends no length
+at all can only be trusted through that format check, and a warning says so.
 Nothing ever appears under a final name unless it is complete and verified (DESIGN §8).
 Registration-gated sources are never downloaded: `ManualDownloadRequired` names the portal
 and the exact path where each missing file must go.
@@ -20,6 +24,8 @@ and the exact path where each missing file must go.
 from __future__ import annotations
 
 import contextlib
+import csv
+import gzip
 import hashlib
 import http.client
 import json
@@ -59,6 +65,22 @@ class DownloadError(RuntimeError):
 
 class ChecksumError(DownloadError):
     """A file's size or sha256 differs from the published or the locked value."""
+
+
+class CorruptFileError(ChecksumError):
+    """A file with no published checksum is truncated or not a valid file of its kind.
+
+    Nothing is recorded in the lock for it. `lock_entry` is ``(lock file, key)`` when an
+    existing lock entry pins exactly this bad file (recorded by an earlier version): the
+    user must delete that entry. `delete` lists files the user must delete or replace.
+    """
+
+    def __init__(
+        self, message: str, *, lock_entry: tuple[Path, str] | None = None, delete: tuple[Path, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.lock_entry = lock_entry
+        self.delete = delete
 
 
 class ManualDownloadRequired(DownloadError):
@@ -202,6 +224,15 @@ def _existing(
         return None
     try:
         verify(dest, remote, lock=lock, key=key)
+    except CorruptFileError as err:
+        if not discard_corrupt:  # placed by the user: theirs to replace
+            raise _user_must_delete(err, dest) from None
+        dest.unlink()  # a damaged copy must not stay usable under the final name
+        if err.lock_entry is not None:  # every fetch would now be refused: the entry is wrong
+            raise CorruptFileError(f"{err} ({dest} was deleted)", lock_entry=err.lock_entry) from None
+        log.warning("%s; deleting it and fetching again", err)
+        tried.append(f"{dest}: {err} (deleted)")
+        return None
     except ChecksumError as err:
         if not discard_corrupt:
             raise
@@ -211,6 +242,13 @@ def _existing(
         tried.append(f"{dest}: {err} (deleted)")
         return None
     return dest
+
+
+def _user_must_delete(err: CorruptFileError, path: Path) -> CorruptFileError:
+    """`err` for a file we may not delete ourselves (mirror, hand-placed): name it for the user."""
+    return CorruptFileError(
+        f"{err}; delete or replace {path.absolute()}", lock_entry=err.lock_entry, delete=(*err.delete, path.absolute())
+    )
 
 
 def _from_mirror(
@@ -233,13 +271,23 @@ def _from_mirror(
     for found in hits:
         try:
             verify(found, remote, lock=lock, key=key)
+        except CorruptFileError as err:
+            errors.append(_user_must_delete(err, found))
+            continue
         except ChecksumError as err:
             errors.append(err)
             continue
         _place(found, dest)
         log.info("%s: taken from mirror %s", remote.name, found)
         return dest
-    raise errors[0] if len(errors) == 1 else ChecksumError("; ".join(map(str, errors)))
+    if len(errors) == 1:
+        raise errors[0]
+    message = "; ".join(map(str, errors))
+    if all(isinstance(err, CorruptFileError) for err in errors):
+        corrupt = [err for err in errors if isinstance(err, CorruptFileError)]
+        entry = next((err.lock_entry for err in corrupt if err.lock_entry is not None), None)
+        raise CorruptFileError(message, lock_entry=entry, delete=tuple(p for err in corrupt for p in err.delete))
+    raise ChecksumError(message)
 
 
 def _from_urls(
@@ -251,23 +299,49 @@ def _from_urls(
     download_kwargs: dict[str, Any],
 ) -> Path:
     part = _part_path(dest)
+    published = remote.sha256 is not None or remote.md5 is not None or remote.size is not None
+    corrupt = False
     for url in remote.urls:
         try:
-            _download_part(url, part, expected_size=remote.size, **download_kwargs)
+            complete = _download_part(url, part, expected_size=remote.size, **download_kwargs)
         except DownloadError as err:
-            tried.append(str(err))
+            kept = f" (the {part.stat().st_size} bytes received are kept in {part} to resume)" if part.exists() else ""
+            tried.append(f"{err}{kept}")
             continue  # the next URL may serve the same file
+        # A close-delimited body (no length from the server) may have been cut short unnoticed.
+        unproven = not complete and not published
         # Verify before the rename: the final name only ever holds a good file.
         try:
+            if unproven and _format_checker(remote.name) is None:
+                raise CorruptFileError(
+                    f"{remote.name}: the server sent no length, so the download cannot be proven complete, "
+                    f"and files of this kind have no format check"
+                )
             verify(part, remote, lock=lock, key=key)
+        except CorruptFileError as err:
+            part.unlink(missing_ok=True)  # never resume from, or use, a bad download
+            if err.lock_entry is not None:  # the lock pins these very bytes: another URL cannot help
+                raise CorruptFileError(f"{err} (downloaded from {url}; deleted)", lock_entry=err.lock_entry) from None
+            why = " (the server sent no length, so the body was probably cut short)" if unproven else ""
+            tried.append(f"{url}: {err}{why}; deleted")
+            corrupt = True
+            continue  # another URL may serve a good copy
         except ChecksumError as err:
             part.unlink(missing_ok=True)  # never resume from, or use, a bad download
             raise ChecksumError(f"{err} (downloaded from {url}; deleted)") from None
+        if unproven:
+            log.warning(
+                "%s: %s sent no Content-Length, so the download cannot be proven complete; "
+                "accepted because it passes the format check for its kind",
+                remote.name,
+                url,
+            )
         os.replace(part, dest)
         return dest
     if not remote.urls:
         tried.append("no download URL known")
-    raise _give_up(remote.name, tried)
+    error = _give_up(remote.name, tried)
+    raise CorruptFileError(str(error)) if corrupt else error
 
 
 def _from_archive(
@@ -382,6 +456,8 @@ class HashLock:
 
     Keys are ``"<dataset>/<file name>"``. Trust on first use: the first fetch is recorded,
     every later fetch must match, so an upstream file that silently changes is caught.
+    `verify` records a file only once it passes `check_format`; an entry that pins a file
+    failing it (left by an earlier version) raises CorruptFileError naming the entry.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -423,29 +499,46 @@ def verify(
 ) -> str:
     """Check `path` against the published size/sha256, else against the lock entry `key`.
 
-    With neither, the file's values are recorded in `lock` (when given). Returns the
-    sha256; raises ChecksumError naming the file, the expected and the actual value.
+    With neither, the file's values are recorded in `lock` (when given), but only if the
+    file passes `check_format`. A file without a published sha256/md5 must pass it even when
+    it matches its lock entry (an earlier version may have recorded a truncated download).
+    Returns the sha256; raises ChecksumError naming the file, the expected and the actual
+    value, CorruptFileError (naming the lock entry to delete, if one pins the bad file)
+    when the format check fails.
     """
     path = Path(path)
     key = key or remote.name
     entry = lock.get(key) if lock is not None else None
+    # A published digest proves the content; otherwise the file must also read as its kind.
+    by_format = remote.sha256 is None and remote.md5 is None
 
     size = path.stat().st_size  # cheap check first: no hashing of an obviously wrong file
-    want_size, origin = _expected(remote.size, entry, "size", lock)
+    want_size, origin = _expected(remote.size, entry, "size", lock, key)
     if want_size is not None and size != want_size:
-        raise _mismatch(remote, path, "size", f"{want_size} bytes", f"{size} bytes", origin)
+        hint = _stale_entry_hint(remote, path, entry, lock, key) if origin != "published" else ""
+        raise _mismatch(remote, path, "size", f"{want_size} bytes", f"{size} bytes", origin, hint)
 
     digest = sha256_file(path)
-    want_sha, origin = _expected(remote.sha256, entry, "sha256", lock)
+    want_sha, origin = _expected(remote.sha256, entry, "sha256", lock, key)
     if remote.sha256 is None and remote.md5 is not None:
         actual_md5 = _md5_file(path)
         if actual_md5 != remote.md5.lower():
             raise _mismatch(remote, path, "md5", remote.md5, actual_md5, "published")
-    if want_sha is None:
-        if lock is not None:
-            lock.record(key, digest, size)
-    elif digest != want_sha.lower():
-        raise _mismatch(remote, path, "sha256", want_sha, digest, origin)
+    if want_sha is not None and digest != want_sha.lower():
+        hint = _stale_entry_hint(remote, path, entry, lock, key) if origin != "published" else ""
+        raise _mismatch(remote, path, "sha256", want_sha, digest, origin, hint)
+    problem = _format_problem(path, remote.name, digest) if by_format else None
+    if problem is not None:
+        if entry is not None and lock is not None:  # by_format: the lock's sha256 was the one matched
+            raise CorruptFileError(
+                f"{remote.name}: {path} matches the entry {key!r} of {lock.path}, but it is {problem}: that entry "
+                f"was recorded from a damaged download (an earlier version did not check). Delete the entry "
+                f"{key!r} from {lock.path}, then fetch again",
+                lock_entry=(lock.path, key),
+            )
+        raise CorruptFileError(f"{remote.name}: {path} is {problem}; not recorded in the lock")
+    if want_sha is None and lock is not None:
+        lock.record(key, digest, size)
     return digest
 
 
@@ -457,16 +550,179 @@ def _md5_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _expected(published: Any, entry: dict[str, Any] | None, field: str, lock: HashLock | None) -> tuple[Any, str]:
+def _expected(
+    published: Any, entry: dict[str, Any] | None, field: str, lock: HashLock | None, key: str
+) -> tuple[Any, str]:
     if published is not None:
         return published, "published"
     if entry is not None and lock is not None:
-        return entry[field], f"recorded in {lock.path}"
+        return entry[field], f"recorded in {lock.path} under {key!r}"
     return None, ""
 
 
-def _mismatch(remote: RemoteFile, path: Path, what: str, expected: str, actual: str, origin: str) -> ChecksumError:
-    return ChecksumError(f"{remote.name}: {what} mismatch for {path}: expected {expected} ({origin}), got {actual}")
+def _mismatch(
+    remote: RemoteFile, path: Path, what: str, expected: str, actual: str, origin: str, hint: str = ""
+) -> ChecksumError:
+    return ChecksumError(
+        f"{remote.name}: {what} mismatch for {path}: expected {expected} ({origin}), got {actual}{hint}"
+    )
+
+
+def _stale_entry_hint(
+    remote: RemoteFile, path: Path, entry: dict[str, Any] | None, lock: HashLock | None, key: str
+) -> str:
+    """For a mismatch with a lock entry: how to replace the entry, and whether it looks truncated."""
+    if entry is None or lock is None:
+        return ""
+    size = path.stat().st_size
+    shorter = ""
+    by_format = remote.sha256 is None and remote.md5 is None
+    if by_format and entry.get("size", size) < size and _format_problem(path, remote.name) is None:
+        shorter = (
+            f". The entry pins {entry['size']} bytes, fewer than this valid file's {size}: it was probably "
+            f"recorded from a truncated download by an earlier version"
+        )
+    return f"{shorter}. If the new file is right, delete the entry {key!r} from {lock.path} and fetch again"
+
+
+# --------------------------------------------------------------------------- format checks
+
+# Formats already found valid in this process, as (checker, sha256): a file that several
+# archive members or data sets share is not decompressed again.
+_FORMAT_OK: set[tuple[str, str]] = set()
+_TEXT_PROBE = 1 << 16  # bytes read at each end of a text table
+_HTML = (b"<!doctype html", b"<html")
+
+
+class _Malformed(Exception):
+    """What a format check found wrong."""
+
+
+def check_format(path: str | os.PathLike, name: str | None = None) -> str | None:
+    """What is wrong with `path` as a file of its kind, or None when it reads (or the kind is unknown).
+
+    The kind is the suffix of `name` (default: the file's own name): ``.zip``/``.npz`` open as
+    zip archives whose members all pass their CRC (and, for .npz, every array loads);
+    ``.gz`` decompresses to its end; ``.mat`` loads (v7.3 files: HDF5 signature only);
+    ``.csv``/``.txt`` decode, and the rows at the start and the last row have the header's
+    number of fields, so a table cut short mid-row is caught without parsing all of it.
+    """
+    return _format_problem(Path(path), name or Path(path).name)
+
+
+def _format_problem(path: Path, name: str, digest: str | None = None) -> str | None:
+    checker = _format_checker(name)
+    if checker is None or (digest is not None and (checker.__name__, digest) in _FORMAT_OK):
+        return None
+    what = checker.__doc__ or "a valid file"
+    try:
+        checker(path)
+    except MemoryError:
+        raise
+    except _Malformed as err:
+        return f"not {what}: {err}"
+    except Exception as err:  # whatever the reader raises on a damaged file
+        return f"not {what}: {type(err).__name__}: {err}"
+    if digest is not None:
+        _FORMAT_OK.add((checker.__name__, digest))
+    return None
+
+
+def _format_checker(name: str) -> Any:
+    """The format check for a file called `name`, by its suffix; None for kinds with none."""
+    return _FORMAT_CHECKS.get(Path(name).suffix.lower())
+
+
+def _check_zip(path: Path) -> None:
+    """a valid zip archive"""
+    with zipfile.ZipFile(path) as zf:
+        bad = zf.testzip()  # reads every member, checking its CRC
+    if bad is not None:
+        raise _Malformed(f"member {bad!r} fails its CRC check")
+
+
+def _check_npz(path: Path) -> None:
+    """a valid .npz archive"""
+    import numpy as np
+
+    _check_zip(path)
+    with np.load(path, allow_pickle=False) as z:  # as the loaders read it
+        for array in z.files:
+            z[array]
+
+
+def _check_gzip(path: Path) -> None:
+    """a valid gzip file"""
+    with gzip.open(path, "rb") as fh:
+        while fh.read(CHUNK):  # EOFError when cut short, BadGzipFile on a CRC mismatch
+            pass
+
+
+def _check_mat(path: Path) -> None:
+    """a valid MATLAB file"""
+    from scipy.io import loadmat
+
+    try:
+        loadmat(path)
+    except NotImplementedError:  # v7.3 is HDF5, which scipy does not read: check its signatures
+        with open(path, "rb") as fh:
+            head = fh.read(520)
+        if not head.startswith(b"MATLAB 7.3") or head[512:520] != b"\x89HDF\r\n\x1a\n":
+            raise _Malformed("neither a MATLAB v5 nor a v7.3 (HDF5) file") from None
+
+
+def _check_table(path: Path) -> None:
+    """a complete text table"""
+    size = path.stat().st_size
+    if size == 0:
+        raise _Malformed("the file is empty")
+    with open(path, "rb") as fh:
+        head = fh.read(_TEXT_PROBE)
+        fh.seek(max(size - _TEXT_PROBE, 0))
+        tail = fh.read()
+    if b"\0" in head or b"\0" in tail:
+        raise _Malformed("it holds NUL bytes, so it is binary, not text")
+    if head.lstrip().lower().startswith(_HTML):
+        raise _Malformed("it is an HTML page")
+    whole = len(head) == size
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if not whole:  # the probe's last line may be cut by the probe itself: judge only whole lines
+        text = text[: max(text.rfind("\n"), 0)]
+    lines = text.splitlines()
+    if not lines:
+        return
+    delimiter = _delimiter(lines[0])
+    if delimiter is None:
+        return  # one column: rows have no structure to check
+    rows = [row for row in csv.reader(lines, delimiter=delimiter) if row]
+    last = tail.decode("utf-8", errors="replace").rstrip("\r\n").rsplit("\n", 1)[-1]
+    if last.count('"') % 2:  # (a quoted field spanning lines ending the table would look the same)
+        raise _Malformed(f"the last line ends inside a quoted field: {last[-60:]!r}")
+    if not whole:
+        rows += [row for row in csv.reader([last], delimiter=delimiter) if row]
+    width = len(rows[0])
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != width:
+            which = "the last row" if number == len(rows) else f"row {number}"
+            raise _Malformed(f"{which} has {len(row)} fields, the first has {width}")
+
+
+def _delimiter(line: str) -> str | None:
+    """The field separator of a table whose first line is `line`, or None for one column."""
+    counts = {d: len(next(csv.reader([line], delimiter=d))) for d in ",;\t|"}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] > 1 else None
+
+
+_FORMAT_CHECKS = {
+    ".zip": _check_zip,
+    ".npz": _check_npz,
+    ".gz": _check_gzip,
+    ".tgz": _check_gzip,
+    ".mat": _check_mat,
+    ".csv": _check_table,
+    ".txt": _check_table,
+}
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -488,7 +744,8 @@ def download_url(
     timeouts (`timeout` seconds per socket operation, so a stalled server fails fast),
     truncated bodies and HTTP 5xx/408/429 are retried `retries` more times, sleeping
     ``backoff * 2**attempt`` seconds; other HTTP errors (404, 403, ...) fail at once.
-    The content is not verified here: `fetch_file` does that.
+    The content is not verified here: `fetch_file` does that (a body without any length
+    from the server cannot be proven complete here either).
     """
     dest = Path(dest)
     part = _part_path(dest)
@@ -508,8 +765,13 @@ def _download_part(
     retries: int = 4,
     backoff: float = 1.0,
     progress: bool = True,
-) -> None:
-    """Bring `part` to the complete body of `url`, retrying transient failures."""
+) -> bool:
+    """Bring `part` to the complete body of `url`, retrying transient failures.
+
+    Returns whether completeness is proven: by the server's length (Content-Length, the
+    Content-Range total, chunked framing) or `expected_size`. False means the server sent
+    no length and closed the connection: the body may have been cut short unnoticed.
+    """
     part.parent.mkdir(parents=True, exist_ok=True)
     last: BaseException | None = None
     for attempt in range(retries + 1):
@@ -518,8 +780,7 @@ def _download_part(
             log.warning("%s: %s; retry %d/%d in %.1f s", url, last, attempt, retries, delay)
             time.sleep(delay)
         try:
-            _attempt(url, part, expected_size, timeout, progress)
-            return
+            return _attempt(url, part, expected_size, timeout, progress)
         except urllib.error.HTTPError as err:
             err.close()
             if not _retryable_status(err.code):
@@ -534,12 +795,15 @@ def _retryable_status(code: int) -> bool:
     return code >= 500 or code in (408, 429)
 
 
-def _attempt(url: str, part: Path, expected_size: int | None, timeout: float, progress: bool) -> None:
-    """One request: continue `part` if the server honours Range, else rewrite it from zero."""
+def _attempt(url: str, part: Path, expected_size: int | None, timeout: float, progress: bool) -> bool:
+    """One request: continue `part` if the server honours Range, else rewrite it from zero.
+
+    Returns whether the body's length was known (see `_download_part`).
+    """
     offset = part.stat().st_size if part.exists() else 0
     if expected_size is not None and offset >= expected_size:
         if offset == expected_size:
-            return  # completed by an earlier run; verification judges the content
+            return True  # completed by an earlier run; verification judges the content
         part.unlink()  # longer than the file can be: garbage
         offset = 0
     request = urllib.request.Request(url, headers=_request_headers(offset))
@@ -553,12 +817,25 @@ def _attempt(url: str, part: Path, expected_size: int | None, timeout: float, pr
         raise _Incomplete("server rejected the resume offset; restarting from zero") from err
     with response:
         start = _resume_start(response, offset, part)
-        length = response.headers.get("Content-Length")
-        total = start + int(length) if length and length.isdigit() else expected_size
+        served = _served_total(response, start)
+        total = served if served is not None else expected_size
+        # A truncated chunked body raises IncompleteRead, so its framing is a length too.
+        framed = served is not None or bool(getattr(response, "chunked", False))
         written = _stream(response, part, start, total, progress)
     # http.client returns EOF quietly when a connection drops early: compare lengths.
     if total is not None and written < total:
-        raise _Incomplete(f"body ended after {written} of {total} bytes")
+        raise _Incomplete(f"received {written} of {total} bytes; the connection closed early")
+    return framed or expected_size is not None
+
+
+def _served_total(response: http.client.HTTPResponse, start: int) -> int | None:
+    """The whole file's length by the server: the Content-Range total, else start + Content-Length."""
+    if response.status == 206:
+        match = re.search(r"/(\d+)\s*$", response.headers.get("Content-Range", ""))
+        if match:
+            return int(match.group(1))
+    length = response.headers.get("Content-Length")
+    return start + int(length) if length and length.isdigit() else None
 
 
 def _request_headers(offset: int) -> dict[str, str]:

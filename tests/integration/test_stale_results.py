@@ -148,7 +148,9 @@ def test_edited_user_data_rerun_equals_a_fresh_run(finished, tmp_path_factory):
 def test_identical_runs_write_identical_targets(finished, tmp_path_factory):
     other = make_workdir(tmp_path_factory.mktemp("twin"), TINY)
     run(other)
-    for path in (finished / "results").rglob("*.pt"):
-        twin = other / path.relative_to(finished)
+    twins = list((other / "results").rglob("*.pt"))
+    assert len(twins) == 2  # the AE (of ae and a3) and the snapshot chain
+    for twin in twins:
+        path = finished / twin.relative_to(other)
         assert path.read_bytes() == twin.read_bytes(), path
         assert path.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask

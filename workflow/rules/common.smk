@@ -5,12 +5,13 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import configcheck, device, grid, methods
+from alarmbench import configcheck, device, grid, methods, slurm_profile
 from alarmbench.codekeys import code_key
 from alarmbench.data import registry
 from alarmbench.methods import catalog
 
 configcheck.check_config(config)  # before any job: names the key, the value and what is accepted
+slurm_profile.guard(workflow)  # SLURM runs: checked before the first submission; a lost job ends the run
 
 USER = config.get("user_datasets") or {}
 RESULTS = config["results_dir"]

@@ -7,15 +7,14 @@ rule fetch:
         # a user data set's own file: its content hash (params) reruns fetch and prepare on an edit
         user_file,
     output:
-        manifest=config["raw_dir"] + "/{dataset}/manifest.json",
+        manifest=f"{config['raw_dir']}/{{dataset}}/manifest.json",
     params:
         mirror=config["mirror"],
-        raw_dir=config["raw_dir"],
         user=USER,
         user_file=user_digest,
         code=code_key("alarmbench.stages.data"),
     log:
-        LOGS + "/fetch/{dataset}.log",
+        f"{LOGS}/fetch/{{dataset}}.log",
     resources:
         downloads=1,
     script:
@@ -29,45 +28,45 @@ rule prepare:
         # profiles leave mtime out of rerun-triggers; the content hashes below decide.
         manifest=rules.fetch.output.manifest,
     output:
-        config["prepared_dir"] + "/{dataset}.npz",
+        f"{config['prepared_dir']}/{{dataset}}.npz",
     params:
         code=prepare_code,
         raw_files=raw_digest,
         user_file=user_digest,
         user=USER,
     log:
-        LOGS + "/prepare/{dataset}.log",
+        f"{LOGS}/prepare/{{dataset}}.log",
     script:
         "../scripts/prepare.py"
 
 
 rule split:
     input:
-        config["prepared_dir"] + "/{dataset}.npz",
+        f"{config['prepared_dir']}/{{dataset}}.npz",
     output:
-        npz=CELL + "/split.npz",
-        json=CELL + "/split.json",
+        npz=f"{CELL}/split.npz",
+        json=f"{CELL}/split.json",
     params:
         protocol=config["protocol"],
         code=code_key("alarmbench.stages.split"),
         user=USER,
     log:
-        LOGS + "/split/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
+        f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
     script:
         "../scripts/split.py"
 
 
 rule target_split:
     input:
-        config["prepared_dir"] + "/{dataset}.npz",
+        f"{config['prepared_dir']}/{{dataset}}.npz",
     output:
-        npz=GROUP + "/target_split.npz",
-        json=GROUP + "/target_split.json",
+        npz=f"{GROUP}/target_split.npz",
+        json=f"{GROUP}/target_split.json",
     params:
         protocol=config["protocol"],
         code=code_key("alarmbench.stages.split"),
         user=USER,
     log:
-        LOGS + "/target_split/{dataset}/{group}_p{p}/seed{seed}.log",
+        f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",
     script:
         "../scripts/split.py"

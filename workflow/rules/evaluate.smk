@@ -5,11 +5,11 @@
 rule evaluate:
     localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:
-        split=CELL + "/split.npz",
+        split=f"{CELL}/split.npz",
         scores=lambda w: [f"{cell_dir(w)}/{m}/scores.npz" for m in cell_methods(w)],
         info=lambda w: [f"{cell_dir(w)}/{m}/fit.json" for m in cell_methods(w)],
     output:
-        CELL + "/metrics.json",
+        f"{CELL}/metrics.json",
     params:
         methods=cell_methods,
         max_fpr=max_fpr,
@@ -26,8 +26,8 @@ rule aggregate:
     input:
         metrics_files(),
     output:
-        csv=report(config["reports_dir"] + "/results.csv", caption="../report/results.rst", category="Results"),
-        roc=config["reports_dir"] + "/roc.csv",
+        csv=report(f"{config['reports_dir']}/results.csv", caption="../report/results.rst", category="Results"),
+        roc=f"{config['reports_dir']}/roc.csv",
     params:
         code=code_key("alarmbench.evaluate.aggregate"),
     log:

@@ -4,18 +4,14 @@
 # are computed inside the training jobs.
 
 
-def feature_target(w):
-    return f"{group_dir(w)}/{w.tfile}.pt"
-
-
 rule extract:
     input:
-        split=CELL + "/split.npz",
+        split=f"{CELL}/split.npz",
         target=feature_target,
     output:
-        train=directory(CELL + "/features/{kind}/{tfile}/train"),
-        val=directory(CELL + "/features/{kind}/{tfile}/val"),
-        test=directory(CELL + "/features/{kind}/{tfile}/test"),
+        train=directory(f"{CELL}/features/{{kind}}/{{tfile}}/train"),
+        val=directory(f"{CELL}/features/{{kind}}/{{tfile}}/val"),
+        test=directory(f"{CELL}/features/{{kind}}/{{tfile}}/test"),
     params:
         run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
         code=extract_code,
@@ -27,8 +23,8 @@ rule extract:
     resources:
         gpu=GPU,
     log:
-        LOGS + "/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}_{tfile}.log",
+        f"{LOGS}/extract/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}/{{kind}}_{{tfile}}.log",
     benchmark:
-        BENCH + "/extract/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{kind}_{tfile}.tsv"
+        f"{BENCH}/extract/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}/{{kind}}_{{tfile}}.tsv"
     script:
         "../scripts/extract.py"

@@ -5,12 +5,12 @@
 
 rule fit_score:
     input:
-        split=CELL + "/split.npz",
+        split=f"{CELL}/split.npz",
         targets=target_inputs,
         features=feature_inputs,
     output:
-        scores=CELL + "/{method}/scores.npz",
-        info=CELL + "/{method}/fit.json",
+        scores=f"{CELL}/{{method}}/scores.npz",
+        info=f"{CELL}/{{method}}/fit.json",
     params:
         run=lambda w: run_params(w, method_options(w.method)),
         code=fit_code,
@@ -22,8 +22,8 @@ rule fit_score:
     resources:
         gpu=lambda w: 0 if methods.cpu_only(w.method) else GPU,
     log:
-        LOGS + "/fit/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.log",
+        f"{LOGS}/fit/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}/{{method}}.log",
     benchmark:
-        BENCH + "/fit/{dataset}/{experiment}/n{n}_p{p}/seed{seed}/{method}.tsv"
+        f"{BENCH}/fit/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}/{{method}}.tsv"
     script:
         "../scripts/fit_score.py"

@@ -8,14 +8,14 @@ rule report:
         csv=rules.aggregate.output.csv,
         roc=rules.aggregate.output.roc,
     output:
-        tables=report(directory(REP + "/tables"), patterns=["{name}.csv"], caption="../report/tables.rst",
+        tables=report(directory(f"{REP}/tables"), patterns=["{name}.csv"], caption="../report/tables.rst",
                       category="Tables"),
-        figures=report(directory(REP + "/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
+        figures=report(directory(f"{REP}/figures"), patterns=["{name}.png"], caption="../report/figures.rst",
                        category="Figures"),
-        comparison=report(REP + "/paper_comparison.csv", caption="../report/comparison.rst", category="Paper"),
-        summary=REP + "/summary.csv",
-        metrics=REP + "/metrics.json",
-        tex=REP + "/report.tex",
+        comparison=report(f"{REP}/paper_comparison.csv", caption="../report/comparison.rst", category="Paper"),
+        summary=f"{REP}/summary.csv",
+        metrics=f"{REP}/metrics.json",
+        tex=f"{REP}/report.tex",
     params:
         code=code_key("alarmbench.report.build"),
     log:

@@ -6,10 +6,10 @@
 
 rule train_target:
     input:
-        split=GROUP + "/target_split.npz",
+        split=f"{GROUP}/target_split.npz",
         pretrained=pretrained_input,
     output:
-        GROUP + "/{tfile}.pt",
+        f"{GROUP}/{{tfile}}.pt",
     params:
         target=lambda w: TARGET_FILES[w.tfile][0],
         run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
@@ -21,8 +21,8 @@ rule train_target:
     resources:
         gpu=GPU,
     log:
-        LOGS + "/targets/{dataset}/{group}_p{p}/seed{seed}/{tfile}.log",
+        f"{LOGS}/targets/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}/{{tfile}}.log",
     benchmark:
-        BENCH + "/targets/{dataset}/{group}_p{p}/seed{seed}/{tfile}.tsv"
+        f"{BENCH}/targets/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}/{{tfile}}.tsv"
     script:
         "../scripts/train_target.py"

@@ -1,6 +1,5 @@
 # Grid expansion, path patterns, code keys and input functions shared by the rules. What a method
 # or target needs is declared once in alarmbench.methods.catalog; everything here derives from it.
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 from alarmbench import configcheck, device, grid, methods, slurm_profile
 from alarmbench.codekeys import code_key
 from alarmbench.data import registry
+from alarmbench.fileio import sha256_file
 from alarmbench.methods import catalog
 
 configcheck.check_config(config)  # before any job: names the key, the value and what is accepted
@@ -22,8 +22,8 @@ RUN = config["run"]
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 
 # Path patterns, defined once: a cell, and a target group's shared folder.
-CELL = RESULTS + "/{dataset}/{experiment}/n{n}_p{p}/seed{seed}"
-GROUP = RESULTS + "/{dataset}/_targets/{group}_p{p}/seed{seed}"
+CELL = f"{RESULTS}/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}"
+GROUP = f"{RESULTS}/{{dataset}}/_targets/{{group}}_p{{p}}/seed{{seed}}"
 LOGS = "logs"
 BENCH = "benchmarks/out"
 
@@ -53,10 +53,9 @@ def method_target_stems(method):
 
 for _job in JOBS:  # every file known before any job, for the train_target rule's wildcard
     for _t in catalog.targets_read(_job.method):
-        _start = catalog.TARGETS[_t].starts_from
-        _stem = target_stem(_t, _job.method)
-        if _start:
-            target_stem(_start, _job.method)
+        target_stem(_t, _job.method)
+        if catalog.TARGETS[_t].starts_from:
+            target_stem(catalog.TARGETS[_t].starts_from, _job.method)
 
 
 def run_params(w, options):
@@ -88,7 +87,12 @@ def pretrained_input(w):
     start = catalog.TARGETS[target].starts_from
     if not start:
         return []
-    return [GROUP.format(**dict(w.items())) + "/" + catalog.target_file(start, shaping).removesuffix(".pt") + ".pt"]
+    return [f"{GROUP.format(**dict(w.items()))}/{catalog.target_file(start, shaping)}"]
+
+
+def feature_target(w):
+    """The target file an extract job reads."""
+    return f"{group_dir(w)}/{w.tfile}.pt"
 
 
 def feature_dirs(w, kind):
@@ -111,13 +115,7 @@ def max_fpr(w):
 
 
 # ------------------------------------------------------------------------------ data contents
-@lru_cache(maxsize=None)
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+_sha256 = lru_cache(maxsize=None)(sha256_file)  # once per DAG build: fetch and prepare both ask
 
 
 def user_file(w):

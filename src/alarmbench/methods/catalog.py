@@ -201,9 +201,7 @@ def check_options(name: str, options: Mapping[str, Any], *, workflow: bool = Fal
 
 def target_file(target: str, options: Mapping[str, Any] | None = None) -> str:
     """The file `target` is stored in when trained under `options` (only its shaping options count)."""
-    decl = TARGETS[target]
-    options = options or {}
-    return decl.file({k: options[k] for k in decl.shaped_by if k in options})
+    return TARGETS[target].file(shaping_options(target, options or {}))
 
 
 def shaping_options(target: str, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import numpy as np
 from alarmbench.data import registry
 from alarmbench.data.spec import HyperParams, default_hparams
 from alarmbench.data.splits import Split
+from alarmbench.fileio import sha256_file
 
 
 def hparams_for(dataset: str, split: Split, user: dict | None = None) -> HyperParams:
@@ -28,13 +29,7 @@ def hparams_for(dataset: str, split: Split, user: dict | None = None) -> HyperPa
 def _digest(path: Path) -> str:
     """Content hash of an input file, or of a feature cache folder's header (which hashes its source)."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "header.json"
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path / "header.json" if path.is_dir() else path)
 
 
 def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:

@@ -27,7 +27,7 @@ from alarmbench.data import registry
 from alarmbench.device import PRECISIONS, autocast, resolve_device, set_precision
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import counterexamples
-from alarmbench.methods.targets import keras_adam, step_block
+from alarmbench.methods.target_training import keras_adam, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target

@@ -14,7 +14,7 @@ from alarmbench.data import registry
 from alarmbench.data.spec import DatasetSpec
 
 
-def fmt_p(p: float) -> str:
+def fmt_pollution(p: float) -> str:
     return f"{float(p):g}"
 
 
@@ -81,7 +81,7 @@ def expand(config: dict) -> list[Job]:
                         continue
                     for n in grid.get("n_anomalies", [100]):
                         for seed in grid.get("seeds") or config["seeds"]:
-                            cell = Cell(dataset, experiment, effective_n(spec, int(n)), fmt_p(p), int(seed))
+                            cell = Cell(dataset, experiment, effective_n(spec, int(n)), fmt_pollution(p), int(seed))
                             jobs.update(Job(cell, m) for m in grid["methods"])
     return sorted(jobs)
 

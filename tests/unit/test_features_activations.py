@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from alarmbench.features.activations import extract_activations, iter_activations
-from alarmbench.nets.alarms import A3v2Alarm
+from alarmbench.nets.alarms import A3Alarm
 from alarmbench.nets.targets import ConvAE, DenseAE
 
 
@@ -43,6 +43,6 @@ def test_conv_activations_chunked_fp16_and_usable_for_training() -> None:
     full = extract_activations(m, x)
     torch.testing.assert_close(torch.cat(chunks).float(), full, rtol=1e-3, atol=1e-3)
     torch.testing.assert_close(full, hooked_relu_outputs(m, x))
-    alarm = A3v2Alarm(11976, (8, 4, 4, 2))
+    alarm = A3Alarm(11976, (8, 4, 4, 2))
     alarm(full).sum().backward()  # features are ordinary tensors (no inference-mode tensors)
     assert alarm.input_layer.weight.grad is not None

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from alarmbench.methods.loop import Checkpoint, batches, fit_epochs
-from alarmbench.methods.targets import bce_loss, keras_adam, train_reconstruction
+from alarmbench.methods.target_training import bce_loss, keras_adam, train_reconstruction
 from alarmbench.nets.targets import r2ad2_target
 from toydata import toy_context, toy_split
 
@@ -105,7 +105,7 @@ def test_block_step_equals_backward_and_adam_even_for_strided_gradients():
     # A batched weight used transposed gets its autograd gradient as a transposed view; the fused
     # CPU Adam reads gradients in memory order, so without `step_block`'s contiguous copy this
     # weight would receive a permuted update.
-    from alarmbench.methods.targets import step_block
+    from alarmbench.methods.target_training import step_block
 
     x = torch.randn(2, 7, 4, generator=torch.Generator().manual_seed(1))
 

@@ -17,15 +17,15 @@ from alarmbench.data.spec import ClassSetup, HyperParams
 from alarmbench.data.splits import SplitParams, make_split
 from alarmbench.features.activations import flatten_activations
 from alarmbench.methods.a3 import (
+    A3_2020,
     A3,
-    A3v2,
+    a3_2020_loss,
     a3_loss,
-    a3v2_loss,
     automatic_class_weight,
     dropout_reaches_activations,
 )
 from alarmbench.methods.base import Context
-from alarmbench.methods.targets import keras_adam
+from alarmbench.methods.target_training import keras_adam
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import build_target, r2ad2_target
 
@@ -75,7 +75,7 @@ def a3v2_fit(zero_split, tmp_path_factory):
     work = tmp_path_factory.mktemp("a3v2")
     ctx = toy_context(epochs=3)
     ctx.work_dir = work
-    det = A3v2()
+    det = A3()
     det.keep_train_activations = True
     return det.fit(zero_split, ctx), work
 
@@ -90,10 +90,10 @@ def test_a3v2_finite_nonconstant_and_learns(a3v2_fit, zero_split):
 
 def test_a3v2_and_a3_train_under_bf16_autocast(a3v2_fit, zero_split):
     det, _ = a3v2_fit
-    bf16 = A3v2().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    bf16 = A3().fit(zero_split, toy_context(epochs=3, precision="bf16"))
     assert np.isfinite(bf16.score(zero_split.x_test)).all() and auc(zero_split, bf16) > 0.9
     assert not np.allclose(bf16.score(zero_split.x_test), det.score(zero_split.x_test))
-    a3 = A3().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    a3 = A3_2020().fit(zero_split, toy_context(epochs=3, precision="bf16"))
     assert np.isfinite(a3.score(zero_split.x_test)).all() and auc(zero_split, a3) > 0.8
 
 
@@ -119,7 +119,7 @@ def test_a3v2_loss_is_exact_from_logits():
     real = torch.tensor([20.0, -3.0])
     y = torch.tensor([0.0, 1.0])
     noise = torch.tensor([-20.0])
-    got = a3v2_loss(real, y, noise).item()
+    got = a3_loss(real, y, noise).item()
     # exact: softplus(20) ≈ 20, softplus(3) = 3.0486; noise: softplus(20) ≈ 20 (the clipped one caps at ≈15.4)
     expected = (math.log1p(math.exp(20.0)) + math.log1p(math.exp(3.0))) / 2 + math.log1p(math.exp(20.0))
     assert got == pytest.approx(expected, rel=1e-6)
@@ -127,7 +127,7 @@ def test_a3v2_loss_is_exact_from_logits():
 
 def test_a3v2_same_seed_same_scores(a3v2_fit, zero_split):
     det, _ = a3v2_fit
-    again = A3v2().fit(zero_split, toy_context(epochs=3))
+    again = A3().fit(zero_split, toy_context(epochs=3))
     np.testing.assert_array_equal(again.score(zero_split.x_test), det.score(zero_split.x_test))
 
 
@@ -136,7 +136,7 @@ def test_a3v2_same_seed_same_scores(a3v2_fit, zero_split):
 
 @pytest.fixture(scope="module")
 def a3_fit(zero_split):
-    return A3().fit(zero_split, toy_context(epochs=2, **SMALL))
+    return A3_2020().fit(zero_split, toy_context(epochs=2, **SMALL))
 
 
 def test_a3_finite_nonconstant_and_high_auc(a3_fit, zero_split):
@@ -154,8 +154,8 @@ def test_a3_real_term_sets_the_direction(zero_split, monkeypatch):
     BCE alone ranks known-like anomalies first, and the same fit with flipped labels ranks them last."""
     monkeypatch.setattr(a3mod, "keras_adam", lambda params, lr: keras_adam(params, 1e-3))
     opts = dict(a3_noise=False, **SMALL)
-    assert auc(zero_split, A3().fit(balanced(zero_split), toy_context(epochs=10, **opts))) > 0.9
-    assert auc(zero_split, A3().fit(balanced(zero_split, flip=True), toy_context(epochs=10, **opts))) < 0.5
+    assert auc(zero_split, A3_2020().fit(balanced(zero_split), toy_context(epochs=10, **opts))) > 0.9
+    assert auc(zero_split, A3_2020().fit(balanced(zero_split, flip=True), toy_context(epochs=10, **opts))) < 0.5
 
 
 def test_a3_class_weight_formula(zero_split):
@@ -163,7 +163,7 @@ def test_a3_class_weight_formula(zero_split):
     assert automatic_class_weight(10_000, 5) == 100.0  # capped at w_max
     assert automatic_class_weight(100, 100) == 1.0
     assert automatic_class_weight(100, 0) == 1.0
-    det = A3().fit(zero_split, toy_context(epochs=1, a3_class_weights=True, **SMALL))
+    det = A3_2020().fit(zero_split, toy_context(epochs=1, a3_class_weights=True, **SMALL))
     n_anom = int(zero_split.a_train.sum())
     assert det.class_weight == min(math.ceil((len(zero_split.a_train) - n_anom) / n_anom), 100)
 
@@ -176,37 +176,37 @@ def test_a3_class_weight_scales_only_real_anomalies():
     w = 7.0
     # Keras class_weight: per-sample weights, then the batch mean
     weighted = (per * torch.where(y > 0, w, 1.0)).mean()
-    assert a3_loss(real, y, None, class_weight=w).item() == pytest.approx(weighted.item())
-    diff = a3_loss(real, y, None, class_weight=w) - a3_loss(real, y, None)
+    assert a3_2020_loss(real, y, None, class_weight=w).item() == pytest.approx(weighted.item())
+    diff = a3_2020_loss(real, y, None, class_weight=w) - a3_2020_loss(real, y, None)
     assert diff.item() == pytest.approx(((w - 1) * per[y > 0].sum() / 4).item(), rel=1e-6)
     # the noise term is never weighted
     noise_term = keras_bce(torch.sigmoid(noise), torch.ones(4), from_logits=False)
     for cw in (1.0, w):
-        got = a3_loss(real, y, noise, class_weight=cw) - a3_loss(real, y, None, class_weight=cw)
+        got = a3_2020_loss(real, y, noise, class_weight=cw) - a3_2020_loss(real, y, None, class_weight=cw)
         assert got.item() == pytest.approx(noise_term.item(), rel=1e-6)
     # a batch without anomalies is unaffected
     y0 = torch.zeros(4)
-    assert a3_loss(real, y0, noise, class_weight=w).item() == a3_loss(real, y0, noise).item()
+    assert a3_2020_loss(real, y0, noise, class_weight=w).item() == a3_2020_loss(real, y0, noise).item()
 
 
 def test_a3_bce_formulas_per_term():
     """Real term: exact from logits (§0); noise term: clipped (saturates at −log(2e-7) ≈ 15.42)."""
     real = torch.tensor([20.0])
-    assert a3_loss(real, torch.tensor([0.0])).item() == pytest.approx(20.0, rel=1e-6)
-    base = a3_loss(torch.tensor([0.0]), torch.tensor([0.0]))
-    noise_term = a3_loss(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([-20.0])) - base
+    assert a3_2020_loss(real, torch.tensor([0.0])).item() == pytest.approx(20.0, rel=1e-6)
+    base = a3_2020_loss(torch.tensor([0.0]), torch.tensor([0.0]))
+    noise_term = a3_2020_loss(torch.tensor([0.0]), torch.tensor([0.0]), torch.tensor([-20.0])) - base
     assert noise_term.item() == pytest.approx(-math.log(2e-7), rel=1e-5)
 
 
 def test_a3_noise_switch_off_removes_the_noise_term(zero_split, monkeypatch):
     real, y = torch.tensor([0.3, -1.2]), torch.tensor([0.0, 1.0])
-    assert a3_loss(real, y, None).item() == pytest.approx(keras_bce(real, y, from_logits=True).item())
+    assert a3_2020_loss(real, y, None).item() == pytest.approx(keras_bce(real, y, from_logits=True).item())
 
     def no_noise(*a, **k):
         raise AssertionError("noise drawn although a3_noise is off")
 
     monkeypatch.setattr(a3mod, "counterexamples", no_noise)
-    det = A3().fit(zero_split, toy_context(epochs=1, a3_noise=False, **SMALL))
+    det = A3_2020().fit(zero_split, toy_context(epochs=1, a3_noise=False, **SMALL))
     assert np.isfinite(det.score(zero_split.x_test)).all()
 
 
@@ -215,9 +215,9 @@ def test_a3_shifted_l1_hand_computed():
     y = torch.tensor([0.0, 1.0])
     noise = torch.tensor([-math.log(3.0)])  # ŷ = 0.25 ⇒ |1 − ŷ| = 0.75
     lam = 0.01
-    with_noise = a3_loss(real, y, noise, shifted_l1=lam) - a3_loss(real, y, noise)
+    with_noise = a3_2020_loss(real, y, noise, shifted_l1=lam) - a3_2020_loss(real, y, noise)
     assert with_noise.item() == pytest.approx(lam * (0.375 + 0.75), rel=1e-5)
-    without_noise = a3_loss(real, y, None, shifted_l1=lam) - a3_loss(real, y, None)
+    without_noise = a3_2020_loss(real, y, None, shifted_l1=lam) - a3_2020_loss(real, y, None)
     assert without_noise.item() == pytest.approx(lam * 0.375, rel=1e-5)
     assert a3mod._shifted_l1_option(True) == 0.01 and a3mod._shifted_l1_option(False) == 0.0
     assert a3mod._shifted_l1_option(0.5) == 0.5
@@ -238,7 +238,7 @@ def test_a3_images_conv_target_on_the_fly(monkeypatch):
         seen_modes.append(det.target.training)
         return original(acts)
 
-    det = A3()
+    det = A3_2020()
     monkeypatch.setattr(a3mod, "flatten_activations", spy)
     det.fit(split, image_context(**SMALL))
     assert det.on_the_fly and all(seen_modes) and seen_modes  # dropout active during alarm training
@@ -249,13 +249,13 @@ def test_a3_images_conv_target_on_the_fly(monkeypatch):
 
 def test_a3v2_images():
     split = image_split()
-    det = A3v2().fit(split, image_context())
+    det = A3().fit(split, image_context())
     s = det.score(split.x_test)
     assert np.isfinite(s).all() and s.std() > 0
 
 
 def test_a3_same_seed_same_scores(a3_fit, zero_split):
-    again = A3().fit(zero_split, toy_context(epochs=2, **SMALL))
+    again = A3_2020().fit(zero_split, toy_context(epochs=2, **SMALL))
     np.testing.assert_array_equal(again.score(zero_split.x_test), a3_fit.score(zero_split.x_test))
 
 
@@ -263,7 +263,7 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
     """The workflow's path: activations read from the fp16 cache, held in memory when they fit,
     else gathered per batch from the memory-mapped files; scoring streams the cache."""
     from alarmbench.features.cache import FeatureCacheWriter
-    from alarmbench.methods.targets import trained_ae
+    from alarmbench.methods.target_training import trained_ae
 
     _, work = a3v2_fit
     ctx = toy_context(epochs=2)
@@ -282,6 +282,6 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
         (tmp_path / sub / "targets").mkdir(parents=True)
         for f in (work / "targets").iterdir():  # same target, no alarm checkpoint to resume from
             (tmp_path / sub / "targets" / f.name).write_bytes(f.read_bytes())
-        scores.append(A3v2().fit(zero_split, ctx).score_split(zero_split, "test"))
+        scores.append(A3().fit(zero_split, ctx).score_split(zero_split, "test"))
     assert np.array_equal(scores[0], scores[1]) and np.isfinite(scores[0]).all()
     assert roc_auc_score(zero_split.a_test, scores[0]) > 0.8

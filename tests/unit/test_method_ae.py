@@ -10,7 +10,7 @@ from torch import nn
 from toydata import toy_context, toy_split
 
 from alarmbench.methods.ae import AEScore, reconstruction_mse
-from alarmbench.methods.targets import trained_ae
+from alarmbench.methods.target_training import trained_ae
 
 
 @pytest.fixture(scope="module")

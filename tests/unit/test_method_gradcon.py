@@ -23,7 +23,7 @@ from alarmbench.methods.gradcon import (
     train_gradcon,
 )  # fmt: skip
 from alarmbench.methods.loop import batches
-from alarmbench.methods.targets import keras_adam
+from alarmbench.methods.target_training import keras_adam
 
 
 # torch runs single-threaded in every test (tests/conftest.py).

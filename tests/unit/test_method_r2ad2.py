@@ -6,7 +6,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from alarmbench.methods.r2ad2 import R2AD2
-from alarmbench.methods.targets import snapshot_family
+from alarmbench.methods.target_training import snapshot_family
 from toydata import toy_context, toy_split
 
 

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from alarmbench.device import gpu_claim, resolve_device, set_precision
-from alarmbench.nets.alarms import A3Alarm, A3v2Alarm, R2AD2Alarm
+from alarmbench.nets.alarms import A3_2020Alarm, A3Alarm, R2AD2Alarm
 from alarmbench.nets.keras import KerasBatchNorm, KerasLSTM, keras_bce
 
 SMALL = (16, 8, 6, 4)
@@ -66,17 +66,17 @@ def test_r2ad2_alarm_parameter_blocks_and_two_optimiser_step() -> None:
 
 
 def test_a3v2_and_a3_alarm_layouts() -> None:
-    v2 = A3v2Alarm(65)
+    v2 = A3Alarm(65)
     drops = [m for m in v2.modules() if isinstance(m, nn.Dropout)]
     assert len(drops) == 4 and all(d.p == 0.2 for d in drops)
     n = 65 * 1000 + 1000 + 1000 * 500 + 500 + 500 * 200 + 200 + 200 * 75 + 75 + 76
     assert sum(p.numel() for p in v2.parameters()) == n
-    a3 = A3Alarm(7432)
+    a3 = A3_2020Alarm(7432)
     kinds = [type(m) for m in a3.net]
     assert kinds.count(nn.Dropout) == 1 and kinds[-2:] == [nn.Dropout, nn.Linear] and a3.net[-2].p == 0.1
     assert a3.input_layer.in_features == 7432
     assert a3(torch.randn(3, 7432)).shape == (3,)
-    assert A3v2Alarm(4 * 5)(torch.randn(2, 4, 5)).shape == (2,)  # flattens its input
+    assert A3Alarm(4 * 5)(torch.randn(2, 4, 5)).shape == (2,)  # flattens its input
 
 
 def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -218,7 +218,7 @@ def per_sample_gradients(
 def snapshot_gradient_rows(split, ctx):
     """The `gradients` feature (catalog): per-sample gradients of the shared 4-snapshot chain,
     as (row shape, parameter names, chunk iterator) for the feature cache."""
-    from alarmbench.methods.targets import snapshot_chain
+    from alarmbench.methods.target_training import snapshot_chain
     from alarmbench.nets.targets import r2ad2_target
 
     extractor = PerSampleGradients(r2ad2_target(split.x_train.shape[1:], ctx.hparams.encoder),

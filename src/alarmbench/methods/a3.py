@@ -36,7 +36,7 @@ from alarmbench.features.activations import (
 )
 from alarmbench.methods.base import Context, Detector, counterexamples
 from alarmbench.methods.loop import GeneratorState, fit_epochs
-from alarmbench.methods.targets import (
+from alarmbench.methods.target_training import (
     as_tensor,
     cached_state,
     keras_adam,
@@ -44,21 +44,21 @@ from alarmbench.methods.targets import (
     train_reconstruction,
     trained_ae,
 )
-from alarmbench.nets.alarms import R2AD2_DIMS, A3Alarm, A3v2Alarm, DenseAlarm
+from alarmbench.nets.alarms import R2AD2_DIMS, A3_2020Alarm, A3Alarm, DenseAlarm
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import build_target
 
 __all__ = [
-    "A3",
+    "A3_2020",
     "A3_ALARM_DIMS",
     "A3_PREPRINT_ALARM_DIMS",
     "PAPER_SHIFTED_L1",
     "W_MAX",
-    "A3v2",
-    "a3_loss",
+    "A3",
+    "a3_2020_loss",
     "a3_target",
-    "a3v2_loss",
+    "a3_loss",
     "automatic_class_weight",
     "dropout_reaches_activations",
 ]
@@ -87,20 +87,20 @@ def _alarm_scores(target: TargetNet, alarm: DenseAlarm, x: np.ndarray, chunk_siz
 # ------------------------------------------------------------------------------------------------ A3v2
 
 
-def a3v2_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor) -> Tensor:
+def a3_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor) -> Tensor:
     """BCE(y, ŷ(x)) + BCE(1, ŷ(x̃)), both batch means with the exact from-logits formula (SPEC §0, §4.2)."""
     return keras_bce(real_logits, y, from_logits=True) + keras_bce(
         noise_logits, torch.ones_like(noise_logits), from_logits=True)
 
 
-class A3v2(Detector):
+class A3(Detector):
     """A3v2 (SPEC §4.2). Set `keep_train_activations = True` on an instance to keep the cached
     real-data activations as `train_activations_` after the fit (tests; they are large for images)."""
 
     name = "a3"
     keep_train_activations = False
 
-    def fit(self, split: Split, ctx: Context) -> A3v2:
+    def fit(self, split: Split, ctx: Context) -> A3:
         device = ctx.device
         shape = sample_shape(split)
         self.target = trained_ae(split, ctx).eval()
@@ -114,7 +114,7 @@ class A3v2(Detector):
         y = as_tensor(split.a_train.astype(np.float32), ctx)
 
         ctx.seed_torch(f"{self.name}/init")
-        self.alarm = A3v2Alarm(feats.shape[1], ctx.hparams.alarm, dropout=0.2).to(device)
+        self.alarm = A3Alarm(feats.shape[1], ctx.hparams.alarm, dropout=0.2).to(device)
         opt = keras_adam(self.alarm.parameters(), 1e-3)
         noise_gen = ctx.device_generator(f"{self.name}/noise")
 
@@ -125,7 +125,7 @@ class A3v2(Detector):
                 a_noise = flatten_activations(self.target.hidden_activations(counterexamples(n, shape, noise_gen)))
             with ctx.autocast():
                 logits = self.alarm(torch.cat([feats[idx].to(device, torch.float32), a_noise])).float()
-            loss = a3v2_loss(logits[:n], y[idx], logits[n:])
+            loss = a3_loss(logits[:n], y[idx], logits[n:])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -159,7 +159,7 @@ def automatic_class_weight(n_normal: int, n_anomalies: int, w_max: int = W_MAX) 
     return float(min(math.ceil(n_normal / n_anomalies), w_max))
 
 
-def a3_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor | None = None, *, class_weight: float = 1.0,
+def a3_2020_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor | None = None, *, class_weight: float = 1.0,
             shifted_l1: float = 0.0) -> Tensor:
     """A³-2020's training loss for one batch (SPEC §0, §4.1).
 
@@ -235,7 +235,7 @@ def a3_target(split: Split, ctx: Context, *, epochs: int = 30) -> TargetNet:
     return model.eval()
 
 
-class A3(Detector):
+class A3_2020(Detector):
     """A³-2020 (SPEC §4.1). Options (SPEC §9): `a3_noise` (default True), `a3_class_weights`
     (default False), `a3_shifted_l1` (λ, default 0.0; True = the paper's 0.01), `a3_alarm_dims`
     (default (1000, 500, 200, 75); the preprint's is (500, 200, 75)). All three paper switches
@@ -243,7 +243,7 @@ class A3(Detector):
 
     name = "a3-2020"
 
-    def fit(self, split: Split, ctx: Context) -> A3:
+    def fit(self, split: Split, ctx: Context) -> A3_2020:
         device = ctx.device
         shape = sample_shape(split)
         noise_on = bool(ctx.option("a3_noise", True))
@@ -261,7 +261,7 @@ class A3(Detector):
         y = as_tensor(split.a_train.astype(np.float32), ctx)
 
         ctx.seed_torch(f"{self.name}/init")
-        self.alarm = A3Alarm(self.target.n_activations(), dims).to(device)
+        self.alarm = A3_2020Alarm(self.target.n_activations(), dims).to(device)
         opt = keras_adam(self.alarm.parameters(), 1e-5)
         noise_gen = ctx.device_generator(f"{self.name}/noise")
 
@@ -277,7 +277,7 @@ class A3(Detector):
                     parts.append(activations(counterexamples(n, shape, noise_gen)))
             with ctx.autocast():
                 logits = self.alarm(torch.cat(parts)).float()
-            loss = a3_loss(logits[:n], y[idx], logits[n:] if noise_on else None,
+            loss = a3_2020_loss(logits[:n], y[idx], logits[n:] if noise_on else None,
                            class_weight=self.class_weight, shifted_l1=lam)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -13,7 +13,7 @@ import torch
 
 from alarmbench.data.splits import Split
 from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.targets import trained_ae
+from alarmbench.methods.target_training import trained_ae
 from alarmbench.nets.base import TargetNet
 
 __all__ = ["AEScore", "reconstruction_mse"]

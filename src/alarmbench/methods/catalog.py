@@ -87,8 +87,8 @@ def _gaa_file(options: Mapping[str, Any]) -> str:
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("ae", "targets:trained_ae", lambda o: "ae.pt"),
-    Target("gaa", "targets:snapshot_chain", _gaa_file, shaped_by=("fresh_optimizer_at_snapshots", "holdout_redraw")),
+    Target("ae", "target_training:trained_ae", lambda o: "ae.pt"),
+    Target("gaa", "target_training:snapshot_chain", _gaa_file, shaped_by=("fresh_optimizer_at_snapshots", "holdout_redraw")),
     Target("deepsvdd_ae", "deepsad:pretrained_deepsvdd_ae", lambda o: "deepsvdd_ae.pt"),
     Target("deepsvdd", "deepsad:train_deepsvdd_target", lambda o: "deepsvdd.pt", starts_from="deepsvdd_ae"),
     Target("a3_ae", "a3:a3_target", lambda o: "a3_ae.pt"),
@@ -125,8 +125,8 @@ def _r2ad2(k: int) -> Method:
 
 METHODS: dict[str, Method] = {m.id: m for m in (
     _r2ad2(3), *(_r2ad2(k) for k in (1, 2, 4)),
-    Method("a3", "a3:A3v2", "A³", True, targets=("ae",), features=("activations",)),
-    Method("a3-2020", "a3:A3", "A³-2020", True, targets=("a3_ae",), options=(
+    Method("a3", "a3:A3", "A³", True, targets=("ae",), features=("activations",)),
+    Method("a3-2020", "a3:A3_2020", "A³-2020", True, targets=("a3_ae",), options=(
         Option("a3_noise", (bool,), True, "train with the N(0.5, 1) counter-examples"),
         Option("a3_class_weights", (bool,), False, "the paper's automatic anomaly class weight"),
         Option("a3_shifted_l1", (bool, int, float), 0.0, "λ of the shifted L1 penalty (true: the paper's 0.01)"),

@@ -34,7 +34,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from alarmbench.data.splits import Split
 from alarmbench.methods.base import Context, Detector
 from alarmbench.methods.loop import fit_epochs
-from alarmbench.methods.targets import (
+from alarmbench.methods.target_training import (
     as_tensor,
     cached_state,
     keras_adam,

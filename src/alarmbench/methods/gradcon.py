@@ -36,7 +36,7 @@ from torch.func import functional_call, grad_and_value, vmap
 from alarmbench.data.splits import Split
 from alarmbench.methods.base import Context, Detector
 from alarmbench.methods.loop import fit_epochs
-from alarmbench.methods.targets import as_tensor, cached_state, keras_adam, sample_shape
+from alarmbench.methods.target_training import as_tensor, cached_state, keras_adam, sample_shape
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.targets import r2ad2_target
 

@@ -16,7 +16,7 @@ from alarmbench.data.splits import Split
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import Context, Detector, counterexamples
 from alarmbench.methods.loop import GeneratorState, fit_epochs
-from alarmbench.methods.targets import as_tensor, keras_adam, sample_shape, snapshot_family, step_block
+from alarmbench.methods.target_training import as_tensor, keras_adam, sample_shape, snapshot_family, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target

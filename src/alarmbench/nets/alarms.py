@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from alarmbench.nets.keras import KerasBatchNorm, KerasLSTM, glorot_init_
 
-__all__ = ["R2AD2Alarm", "DenseAlarm", "A3v2Alarm", "A3Alarm", "R2AD2_DIMS", "R2AD2_DIMS_SMALL"]
+__all__ = ["R2AD2Alarm", "DenseAlarm", "A3Alarm", "A3_2020Alarm", "R2AD2_DIMS", "R2AD2_DIMS_SMALL"]
 
 R2AD2_DIMS = (1000, 500, 200, 75)
 R2AD2_DIMS_SMALL = (100, 50, 25, 10)  # Mammography
@@ -113,14 +113,14 @@ class DenseAlarm(nn.Module):
         return self.net(x.reshape(x.shape[0], -1)).squeeze(-1)
 
 
-class A3v2Alarm(DenseAlarm):
+class A3Alarm(DenseAlarm):
     """A3v2 alarm (SPEC §4.2): four Dense+ReLU+Dropout(0.2) layers, dims (1000, 500, 200, 75)."""
 
     def __init__(self, n_features: int, dims: Sequence[int] = R2AD2_DIMS, *, dropout: float = 0.2) -> None:
         super().__init__(n_features, dims, dropout_each=dropout, final_dropout=None)
 
 
-class A3Alarm(DenseAlarm):
+class A3_2020Alarm(DenseAlarm):
     """A³-2020 alarm (SPEC §4.1): Dense+ReLU layers (final code [1000, 500, 200, 75]; preprint
     [500, 200, 75]) → Dropout(0.1) → Dense(1)."""
 

@@ -286,7 +286,7 @@ def rank_methods(summary: pd.DataFrame, metric: str = "test_auc", experiment: st
 # outputs
 
 
-def fmt_p(p: float) -> str:
+def fmt_pvalue(p: float) -> str:
     """'p = .012', 'p < .001' (the papers' number style)."""
     if p is None or math.isnan(p):
         return "p undefined"
@@ -302,7 +302,7 @@ def tests_text(r: Ranking) -> str:
     if not r.testable:
         return f"No Friedman test: {r.reason}."
     fried = (f"Friedman test: chi-square = {r.friedman_statistic:.2f} with {r.n_methods - 1} d.f., "
-             f"{fmt_p(r.friedman_pvalue)}" if not math.isnan(r.friedman_statistic)
+             f"{fmt_pvalue(r.friedman_pvalue)}" if not math.isnan(r.friedman_statistic)
              else "Friedman test: not defined (every method ties on every data set)")
     level = f"{100 * r.alpha:g}% level"
     return (f"{fried}; post-hoc: {r.posthoc_test} ({level}); "

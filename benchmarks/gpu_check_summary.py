@@ -112,7 +112,26 @@ def workflow_section(dest: Path, results: Path | None) -> list[str]:
         rows.append(f"| {m} | {auc} | {ap_} | {auc_paper} | {ap_paper} | {float(fit_s):.1f} | "
                     f"{info.get('device', '—')}, {info.get('precision', '—')} |")
     return [f"- cell {CELL[0]}/{CELL[1]}, n = 100, seed {CELL[2]}, the papers' epochs (paper: NSL-KDD full "
-            "training file, five seeds)", "", *rows]
+            "training file, five seeds)", "", *rows, "", *job_seconds(dest)]
+
+
+def job_seconds(dest: Path, bench: Path = Path("benchmarks/out")) -> list[str]:
+    """Wall seconds of every workflow job that finished during this check (Snakemake's benchmark
+    files, newer than the step's start): where the time went, also when the step ran out of it."""
+    start_file = dest / "workflow.start"
+    if not start_file.exists() or not bench.is_dir():
+        return []
+    start = float(start_file.read_text())
+    rows = []
+    for tsv in sorted(bench.rglob(f"*{CELL[0]}*/**/*.tsv")) + sorted(bench.glob(f"*/{CELL[0]}/*.tsv")):
+        if tsv.stat().st_mtime >= start:
+            first = next(csv.DictReader(tsv.open(), delimiter="\t"), None)
+            if first is not None:
+                rows.append(f"| {tsv.parts[len(bench.parts)]} | {tsv.stem} | {float(first['s']):.1f} | "
+                            f"{float(first['max_rss']):,.0f} |")
+    if not rows:
+        return ["(no workflow job finished during the check)"]
+    return ["| rule | job | wall s | max RSS MiB |", "| --- | --- | ---: | ---: |", *dict.fromkeys(rows)]
 
 
 def summary(dest: Path, results: Path | None) -> str:

@@ -41,21 +41,25 @@ def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:
 
 def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir: str | Path | None,
                 work_dir: str | Path | None = None, features: dict | None = None, user: dict | None = None,
-                fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False):
+                fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False,
+                method: str | None = None):
     """A `methods.Context` for one job; `run` holds epochs, device, precision, threads and options.
 
     `trains`: the shared targets (file stems) the job may train; the empty default reads every
-    target as an input. Sets torch's threads and precision for the process.
+    target as an input. `method`: the fit's method; a CPU-only one runs on the CPU whatever
+    run.device says (its job claims no GPU, so a cluster runs it where CUDA may be absent).
+    Sets torch's threads and precision for the process.
     """
     import torch
 
     from alarmbench.device import resolve_device, set_precision
-    from alarmbench.methods import Context
+    from alarmbench.methods import Context, cpu_only
 
     torch.set_num_threads(int(run.get("threads", 1)))
     precision = run.get("precision", "tf32")
     set_precision(precision)
-    return Context(hparams=hparams_for(dataset, split, user), seed=seed, device=resolve_device(run.get("device")),
+    device = resolve_device("cpu" if method and cpu_only(method) else run.get("device"))
+    return Context(hparams=hparams_for(dataset, split, user), seed=seed, device=device,
                    epochs=run.get("epochs"), options=dict(run.get("options", {})),
                    work_dir=Path(work_dir) if work_dir else None,
                    targets_dir=Path(targets_dir) if targets_dir else None,

@@ -38,7 +38,8 @@ def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run
                     inputs: list[str] = (), user: dict | None = None) -> None:
     split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=targets_dir, work_dir=work_dir,
-                      features=features, user=user, fingerprint=job_fingerprint(code, run, [split_npz, *inputs]))
+                      features=features, user=user, fingerprint=job_fingerprint(code, run, [split_npz, *inputs]),
+                      method=method)
     scores, info = fit_and_score(split, method, ctx)
     write_npz(out_scores, **scores)
     write_json(out_info, info)

@@ -20,7 +20,7 @@ KEYS = ("dataset", "experiment", "method", "seed", "n_anomalies", "pollution", "
 #: A summary row: one (cell, method, metric), aggregated over seeds.
 GROUP = ("dataset", "experiment", "n_anomalies", "pollution", "epochs", "method", "metric")
 #: Scalar record fields kept besides every `val_*` / `test_*` number.
-EXTRA_METRICS = ("fit_seconds", "score_seconds", "threshold")
+EXTRA_METRICS = ("fit_seconds", "score_seconds", "target_seconds", "extract_seconds", "total_seconds", "threshold")
 RESULT_DTYPES = {"dataset": str, "experiment": str, "method": str, "epochs": str, "metric": str}
 ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
 #: Library versions a method reports (e.g. PyOD for `pyod:<Class>`), kept with every result row.

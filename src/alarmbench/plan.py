@@ -11,10 +11,12 @@ The parameter and activation counts of the dense nets are closed formulas of the
 architectures (nets/dense.py, nets/alarms.py, methods/devnet.py; tests hold them to the real
 nets); the image targets are counted on torch's meta device. FLOPs count the matrix products:
 2 per parameter and row forward, 4 more backward (an LSTM's weights once per time step).
-Time = steps × step cost + FLOPs / FLOP rate: small nets are bound by the fixed cost of a step
-(Python, autograd, Adam), the 1000-500-200-75 alarms by arithmetic. The two constants come from a
-calibration run (`alarmbench plan --calibrate`), recorded below for the machine this project is
-developed on; each stage's step cost is a multiple of the base step (`STEP_UNITS`). Shapes come
+CPU time = per job a fixed start (`JOB_SECONDS`) + per stage steps × step cost + FLOPs / FLOP
+rate: small nets are bound by the cost of a step (Python, autograd, Adam), the 1000-500-200-75
+alarms by arithmetic. The base step and the FLOP rate come from a calibration run (`alarmbench
+plan --calibrate`: a tiny and a wide MLP, process CPU time), recorded below for the machine this
+project is developed on; each loop's step is a measured multiple of the base step (`STEP_UNITS`).
+Shapes come
 from, cheapest first: a cell's split.json (exact row counts), the prepared table's or a user NPZ's
 array header (rows × features; the split's row counts are then the protocol's fractions), else
 they are unknown until the data set is prepared. Classical methods (trees, forests, PyOD) are not
@@ -46,17 +48,23 @@ class Calibration:
     command: str = ""
 
 
-# Measured on the development machine (2 shared x86 cores, torch 1 thread, other jobs running)
-# with `alarmbench plan --calibrate`; rerun it on yours and pass the file with --calibration.
-DEFAULT_CALIBRATION = Calibration(step_seconds=2.2e-3, flop_rate=4.0e10, machine="dev box, 1 thread",
+# Measured on the development machine (2 shared x86 cores, torch 1 thread, CPU time; 2026-12-04:
+# 0.39-0.41 ms and 172-189 GFLOP/s in three runs) with `alarmbench plan --calibrate`; rerun it on
+# yours and pass the file with --calibration.
+DEFAULT_CALIBRATION = Calibration(step_seconds=4.0e-4, flop_rate=1.8e11, machine="dev box, 1 thread",
                                   command="alarmbench plan --calibrate")
 
-# Cost of one step of each stage in base steps (one forward, backward and optimiser update):
-# counted from the passes each loop makes per mini-batch (r2ad2: counter-example gradients,
-# alarm step, BN step; gradcon: a double backward; a3: the counter-examples' activations),
-# checked against measured Mammography fits (README, Costs).
-STEP_UNITS = {"reconstruction": 1.0, "r2ad2": 4.0, "a3": 1.5, "a3-2020": 2.0, "gradcon": 2.5, "deepsad": 1.0,
-              "devnet": 2.5, "extract": 2.0, "score": 1.0}
+# The cost of one step of each training loop, in base steps (`Calibration.step_seconds`): fitted
+# to the process CPU time of Mammography fits at 5 and 20 epochs (`alarmbench run --epochs 5|20`,
+# fit_cpu_seconds; README, "Costs before the run"). One step of: the BCE AEs (AE, R2-AD2
+# snapshots, A³-2020 AE), the MSE DeepSVDD-AE, Deep SVDD/SAD, GradCon (a double backward), DevNet,
+# A3v2 (+ counter-example activations), A³-2020 (activations of the real and noise batches on the
+# fly), R2-AD2 (counter-example gradients, alarm step, BN step: ≈ 1,800 aten calls).
+STEP_UNITS = {"bce-ae": 1.5, "mse-ae": 0.9, "deepsad": 1.0, "gradcon": 2.8, "devnet": 0.22, "a3": 4.1,
+              "a3-2020": 13.4, "r2ad2": 22.0, "extract": 3.0, "score": 1.0}
+# CPU seconds every job spends before its first step is cheap (torch's first calls, building the
+# nets, moving the data): ≈ 1.0 s in each of the fits above. Python's start-up is not counted.
+JOB_SECONDS = 1.0
 
 
 # methods/devnet.py's DevNet (not imported here: it imports torch; a test keeps them equal).
@@ -117,8 +125,17 @@ class Estimate:
     def flops(self) -> float:
         return sum(s.flops for s in self.stages)
 
-    def seconds(self, calib: Calibration = DEFAULT_CALIBRATION) -> float:
-        return sum(s.seconds(calib) for s in self.stages)
+    @property
+    def jobs(self) -> int:
+        """The workflow jobs of one cell: its train_target and extract jobs and the fit_score job."""
+        return 1 + sum(s.job.startswith(("train_target", "extract")) for s in self.stages)
+
+    def seconds(self, calib: Calibration = DEFAULT_CALIBRATION, *, jobs: int | None = None) -> float:
+        """Projected CPU seconds of one cell; `jobs`: processes that run it (default: one per
+        workflow job; `alarmbench run` is one)."""
+        if not self.stages:
+            return 0.0
+        return sum(s.seconds(calib) for s in self.stages) + JOB_SECONDS * (self.jobs if jobs is None else jobs)
 
     @property
     def modelled(self) -> bool:
@@ -330,8 +347,8 @@ def hparams_of(dataset: str, shapes: Shapes, user: Mapping | None = None) -> Hyp
     return spec.hparams or default_hparams(shapes.n_features, shapes.table_rows or shapes.n_rows)
 
 
-def _reconstruction(job: str, size: NetSize, rows: int, batch: int, epochs: int) -> Stage:
-    return Stage(job, "reconstruction", _batches(rows, batch) * epochs, 6.0 * size.macs * rows * epochs)
+def _reconstruction(job: str, size: NetSize, rows: int, batch: int, epochs: int, kind: str = "bce-ae") -> Stage:
+    return Stage(job, kind, _batches(rows, batch) * epochs, 6.0 * size.macs * rows * epochs)
 
 
 def target_stages(target: str, shapes: Shapes, hp: HyperParams, epochs: int | None) -> list[Stage]:
@@ -346,7 +363,7 @@ def target_stages(target: str, shapes: Shapes, hp: HyperParams, epochs: int | No
                                 t0 + 3 * t)]
     if target == "deepsvdd_ae":
         return [_reconstruction("train_target deepsvdd_ae", target_size("deepsvdd", s.sample_shape, hp),
-                                s.n_normal_train, b, _epochs(epochs, 100))]
+                                s.n_normal_train, b, _epochs(epochs, 100), kind="mse-ae")]
     if target == "deepsvdd":
         size = target_size("deepsvdd", s.sample_shape, hp)
         e = _epochs(epochs, 100)
@@ -557,12 +574,13 @@ def run_seconds(rows: Sequence[Row], calib: Calibration = DEFAULT_CALIBRATION) -
     shared: dict[tuple[str, str], tuple[float, int]] = {}
     own = 0.0
     for r in rows:
-        if r.estimate is None:
+        if r.estimate is None or not r.estimate.modelled:
             continue
+        own += JOB_SECONDS * r.cells  # its fit_score jobs
         for s in r.estimate.stages:
             if s.job.startswith(("train_target", "extract")):
                 cells = shared.get((r.dataset, s.job), (0.0, 0))[1]
-                shared[(r.dataset, s.job)] = (s.seconds(calib), max(cells, r.cells))
+                shared[(r.dataset, s.job)] = (s.seconds(calib) + JOB_SECONDS, max(cells, r.cells))
             else:
                 own += s.seconds(calib) * r.cells
     return own + sum(sec * cells for sec, cells in shared.values())

@@ -163,6 +163,12 @@ def test_projection_adds_step_costs_and_arithmetic():
     small = plan.estimate("r2ad2", wide, HyperParams(encoder=(24, 12, 6), alarm=(100, 50, 25, 10), batch_size=128))
     large = plan.estimate("r2ad2", wide, HyperParams(encoder=(24, 12, 6), batch_size=128))
     assert large.steps == small.steps and large.flops > 10 * small.flops  # the 1000-500-200-75 alarm
+    # one start-up per job: train_target gaa, extract gradients, fit_score (scoring runs in the fit job)
+    assert large.jobs == 3
+    assert large.seconds(calib) == pytest.approx(sum(s.seconds(calib) for s in large.stages) + 3 * plan.JOB_SECONDS)
+    assert large.seconds(calib, jobs=1) == pytest.approx(large.seconds(calib) - 2 * plan.JOB_SECONDS)
+    deepsvdd = plan.estimate("deepsvdd", wide, HyperParams(encoder=(24, 12, 6)))
+    assert deepsvdd.jobs == 3  # the DeepSVDD-AE it starts from, Deep SVDD itself, the fit job
 
 
 def _config(tmp_path, **extra):

@@ -222,10 +222,9 @@ def _meta_size(kind: str, shape: tuple[int, ...]) -> NetSize:
         def count(module, inputs, output):
             if isinstance(module, nn.Linear):
                 n = module.in_features * module.out_features
-            else:  # Conv2d / ConvTranspose2d: per output element (Conv) or input element (transpose)
-                w = module.weight
-                per = w.shape[1] * w.shape[2] * w.shape[3] if isinstance(module, nn.Conv2d) else w.shape[1] * w.shape[2] * w.shape[3]
-                n = (output[0].numel() if isinstance(module, nn.Conv2d) else inputs[0][0].numel()) * per
+            else:  # weight[0] is what one output (Conv2d) or one input element (transposed) meets
+                per = module.weight[0].numel()
+                n = (output[0] if isinstance(module, nn.Conv2d) else inputs[0][0]).numel() * per
             macs["all"] += int(n)
             if module in encoder:
                 macs["enc"] += int(n)

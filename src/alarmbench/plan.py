@@ -305,7 +305,8 @@ def table_shape(dataset: str, config: Mapping) -> tuple[tuple[int, ...], str] | 
     return None
 
 
-def cheap_shapes(dataset: str, config: Mapping, n_anomalies: int, split_jsons: Iterable[str | Path] = ()) -> Shapes | None:
+def cheap_shapes(dataset: str, config: Mapping, n_anomalies: int,
+                 split_jsons: Iterable[str | Path] = ()) -> Shapes | None:
     """A data set's shapes without reading data: a cell's split.json, else the table's header."""
     table = table_shape(dataset, config)
     spec = registry.get(dataset, config.get("user_datasets") or {})
@@ -562,7 +563,8 @@ def summary_lines(rows: Sequence[Row], calib: Calibration = DEFAULT_CALIBRATION)
                  f"{human(e.steps)} steps", f"{human(e.flops)}FLOP", f"~{duration(sec)}/cell"]
         out.append(f"{r.dataset} {r.method} x{r.cells}: " + ", ".join(p for p in parts if p))
     if len(unknown) < len({r.dataset for r in rows}):
-        out.append(f"projected CPU time, 1 thread: {duration(run_seconds(rows, calib))} in all (shared targets counted once per cell); "
+        out.append(f"projected CPU time, 1 thread: {duration(run_seconds(rows, calib))} in all "
+                   f"(shared targets counted once per cell); "
                    f"`alarmbench plan` for the table")
     return out
 

@@ -29,7 +29,8 @@ def target_record(target_file: str | Path) -> Path:
     return Path(target_file).with_suffix(".seconds.json")
 
 
-def write_target_seconds(target_file: str | Path, target: str, seconds: float, starts_from: Iterable[str | Path] = ()) -> dict:
+def write_target_seconds(target_file: str | Path, target: str, seconds: float,
+                         starts_from: Iterable[str | Path] = ()) -> dict:
     upstream = [read_seconds(target_record(p)) for p in starts_from]
     known = [u for u in upstream if u is not None]
     record = {"job": "train_target", "target": target, "seconds": round(seconds, 3),
@@ -51,7 +52,8 @@ def read_seconds(path: str | Path) -> float | None:
         record = json.loads(Path(path).read_text())
     except FileNotFoundError:
         return None
-    value = record.get("total_seconds", record.get("seconds")) if record.get("job") == "train_target" else record.get("seconds")
+    target = record.get("job") == "train_target"
+    value = record.get("total_seconds", record.get("seconds")) if target else record.get("seconds")
     return None if value is None else float(value)
 
 

@@ -76,6 +76,28 @@ def _run(args) -> int:
     return 0
 
 
+def _plan(args) -> int:
+    from alarmbench import plan
+
+    if args.calibrate:
+        calib = plan.calibrate(args.calibrate_seconds, args.threads)
+        text = json.dumps(calib.__dict__, indent=2)
+        if args.calibration_out:
+            Path(args.calibration_out).write_text(text + "\n")
+        print(text)
+        return 0
+    config = plan.read_config(args.configfile)
+    rows = plan.plan_run(config, load=args.load)
+    calib = plan.load_calibration(args.calibration)
+    print(plan.table(rows, calib))
+    print(f"\nCPU/cell: one cell's train_target, extract and fit_score jobs, 1 thread "
+          f"({calib.step_seconds * 1e3:.2f} ms/step, {calib.flop_rate / 1e9:.0f} GFLOP/s: {calib.command}); "
+          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}")
+    if any(r.estimate is None for r in rows):
+        print("shapes unknown: the data set is not prepared yet; --load reads it to count its rows")
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -163,6 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--work-dir", help="keep checkpoints and trained targets here (resumable)")
     r.add_argument("--out", required=True, help="metrics JSON")
     r.set_defaults(func=_run)
+
+    pl = sub.add_parser("plan", help="cost estimate of a workflow config per data set × method, before any job")
+    pl.add_argument("--configfile", nargs="+", default=["config/config.yaml"], metavar="YAML",
+                    help="workflow config file(s), merged in order as Snakemake does (default: config/config.yaml)")
+    pl.add_argument("--load", action="store_true",
+                    help="load data sets that are not prepared yet to count their rows (else: shapes unknown)")
+    pl.add_argument("--calibration", metavar="JSON", help="constants measured with --calibrate (default: the "
+                                                          "development machine's, see alarmbench/plan.py)")
+    pl.add_argument("--calibrate", action="store_true", help="measure this machine's step cost and FLOP rate")
+    pl.add_argument("--calibrate-seconds", type=float, default=4.0, help="length of the calibration run")
+    pl.add_argument("--calibration-out", metavar="JSON", help="write the calibration here")
+    pl.add_argument("--threads", type=_positive, default=1, help="torch threads of the calibration run")
+    pl.set_defaults(func=_plan)
     return parser
 
 

@@ -55,7 +55,7 @@ def run(work: Path, *args: str) -> str:
 
 def metrics(work: Path) -> pd.DataFrame:
     df = pd.read_csv(work / "reports" / "results.csv")
-    df = df[~df["metric"].isin(["fit_seconds", "score_seconds"])]
+    df = df[~df["metric"].str.endswith("_seconds")]
     return df.sort_values(["method", "metric"]).reset_index(drop=True)[["method", "metric", "value"]]
 
 

@@ -39,7 +39,7 @@ def test_long_format_one_row_per_cell_method_seed_metric(records):
     assert set(got.index) == {"fit_seconds", "val_auc", "val_ap", "test_auc", "test_ap"}
     assert got["test_auc"] == pytest.approx(rec["test_auc"])
     # non-metric keys (options, roc, device strings) never become rows
-    assert not df["metric"].isin(["options", "roc", "device"]).any()
+    assert not df["metric"].isin(["options", "roc", "roc_validation", "device"]).any()
     assert {"test_f1", "test_precision", "test_recall", "threshold"} <= set(df["metric"])
 
 
@@ -191,3 +191,25 @@ def test_no_roc_at_all_still_writes_both_files(tmp_path):
         collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "results.csv")
     assert (tmp_path / "results.csv").stat().st_size > 0
     assert (tmp_path / "roc.csv").read_text().strip().split(",")[-2:] == ["fpr", "tpr"]
+
+
+def test_roc_csv_reads_the_named_validation_curve_and_legacy_records():
+    """`roc_validation` goes to roc.csv as split "val"; a record from before the part was named
+    (`roc`, which always held the validation curve) reads the same."""
+    from alarmbench.evaluate.aggregate import roc_frame
+
+    new = record("digits", "known", "ae", 110, roc=True)
+    old = {k: v for k, v in record("digits", "known", "ae", 210, roc=True).items() if k != "roc_validation"}
+    old["roc"] = new["roc_validation"]
+    frame = roc_frame([new, old])
+    assert set(frame["split"]) == {"val"}
+    by_seed = {s: part["tpr"].tolist() for s, part in frame.groupby("seed")}
+    assert by_seed[110] == by_seed[210] == new["roc_validation"]["tpr"]
+
+
+def test_timing_records_become_result_rows():
+    """target/extract/total seconds of a fit reach results.csv beside fit_seconds."""
+    rec = record("digits", "known", "ae", 110) | {"target_seconds": 12.5, "extract_seconds": 0.0,
+                                                 "total_seconds": 14.0}
+    got = records_to_frame([rec]).set_index("metric")["value"]
+    assert got["target_seconds"] == 12.5 and got["extract_seconds"] == 0.0 and got["total_seconds"] == 14.0

@@ -20,7 +20,7 @@ KEYS = ("dataset", "experiment", "method", "seed", "n_anomalies", "pollution", "
 #: A summary row: one (cell, method, metric), aggregated over seeds.
 GROUP = ("dataset", "experiment", "n_anomalies", "pollution", "epochs", "method", "metric")
 #: Scalar record fields kept besides every `val_*` / `test_*` number.
-EXTRA_METRICS = ("fit_seconds", "score_seconds", "threshold")
+EXTRA_METRICS = ("fit_seconds", "score_seconds", "target_seconds", "extract_seconds", "total_seconds", "threshold")
 RESULT_DTYPES = {"dataset": str, "experiment": str, "method": str, "epochs": str, "metric": str}
 ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
 #: Library versions a method reports (e.g. PyOD for `pyod:<Class>`), kept with every result row.
@@ -71,14 +71,18 @@ def _software(rec: Mapping) -> str:
     return ";".join(f"{name}={rec[name]}" for name in SOFTWARE if name in rec)
 
 
+#: Record keys of ROC curves -> the part they were computed on (roc.csv's `split`).
+ROC_KEYS = {"roc_validation": "val"}
+
+
 def roc_frame(records: Iterable[Mapping]) -> pd.DataFrame:
-    """ROC points of every record that carries `roc` ({fpr, tpr} for val, or {split: {fpr, tpr}})."""
+    """ROC points of every record's `roc_<part>` curves ({fpr, tpr}); a record written before the
+    part was named carries `roc`, which always was the validation curve."""
     rows = []
     for rec in records:
-        roc = rec.get("roc")
-        if not roc:
-            continue
-        curves = {"val": roc} if "fpr" in roc else roc
+        curves = {part: rec[key] for key, part in ROC_KEYS.items() if rec.get(key)}
+        if rec.get("roc") and "val" not in curves:
+            curves["val"] = rec["roc"]
         for split, curve in curves.items():
             key = {**_key(rec), "split": split}
             rows += [{**key, "point": i, "fpr": f, "tpr": t} for i, (f, t) in enumerate(zip(curve["fpr"], curve["tpr"]))]

@@ -19,7 +19,7 @@ from alarmbench.report import labels as L
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.figures import all_figures
 from alarmbench.report.paper import compare, write_comparison
-from alarmbench.report.ranking import all_rankings
+from alarmbench.report.ranking_outputs import all_rankings
 from alarmbench.report.select import table_rows
 from alarmbench.report.tables import Table, ablation_table, method_table, write_table
 
@@ -46,7 +46,7 @@ def metrics_summary(summary: pd.DataFrame) -> dict[str, float]:
 def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[list[Path], str]],
                out_dir: Path, ranking: list[Path] = ()) -> str:
     """A standalone article that \\input's every table and includes every figure (PDF);
-    `ranking` holds the average-rank tables (`report.ranking`), a section of their own."""
+    `ranking` holds the average-rank tables (`report.ranking_outputs`), a section of their own."""
 
     def rel(p: Path) -> str:  # paths relative to report.tex, which \input's them
         return Path(p).relative_to(out_dir).as_posix()

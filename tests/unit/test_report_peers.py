@@ -24,16 +24,17 @@ OURS_AP = [0.66, 0.60, 0.70, 0.62, 0.72]
 THEIRS_AUC = [0.95, 0.945, 0.94, 0.947, 0.953]
 THEIRS_AP = [0.72, 0.71, 0.67, 0.72, 0.74]
 PEER_CSV = """method,seed,epochs,test_auc,test_ap,wall_s
+R2-AD2 (GAA-3),210,100,,,45074
 R2-AD2 (GAA-3),110,100,0.95,0.72,243.4
 R2-AD2 (GAA-3),210,100,0.945,0.71,183.2
 R2-AD2 (GAA-3),310,100,0.94,0.67,142.4
 R2-AD2 (GAA-3),410,100,0.947,0.72,184.7
 R2-AD2 (GAA-3),510,100,0.953,0.74,145.3
+AE,310,1,0.50,0.10,5.0
 AE,110,100,0.89,0.25,13.4
 AE,210,100,0.90,0.26,13.8
 R2-AD2 (GAA-3),110,100,0.20,0.10,137.8
 R2-AD2 (GAA-3),110,1,0.10,0.05,512.4
-R2-AD2 (GAA-3),210,100,,,45074
 """
 
 
@@ -61,6 +62,7 @@ def test_the_runs_that_count(peer_file):
     assert r2["seed"].tolist() == list(SEEDS) and r2["value"].tolist() == THEIRS_AUC
     assert runs.loc[(runs["method"] == "r2ad2") & (runs["metric"] == "ap"), "value"].tolist() == THEIRS_AP
     assert set(runs["method"]) == {"r2ad2", "ae"} and set(runs["dataset"]) == {"mammography"}
+    assert sorted(runs.loc[runs["method"] == "ae", "seed"].unique()) == [110, 210]  # a 1-epoch trial only
     assert set(runs["experiment"]) == {"known"} and set(runs["n_anomalies"]) == {100}
 
 

@@ -137,7 +137,7 @@ def _default_note(variant: bool, epochs: str) -> str:
 
 
 WITHIN_RULE = "|Δ| ≤ max(published std, 0.03)"
-PEER_NOTE = ("Authors' code: their own code run on this machine on the same protocol (config `peers:`), mean ± "
+PEER_NOTE = ("Authors' code: their own code run on this machine on the same protocol (the config's peers key), mean ± "
              "sample std over n seeds; Δ = ours − theirs. Welch's t-test and the Mann–Whitney U test, two-sided, "
              "over the seeds as independent samples; Hedges' g: bias-corrected standardised difference; CL: "
              "P(ours > theirs) over all pairs of seeds, ties half.")

@@ -141,3 +141,24 @@ def test_default_and_configured_peer_files(peer_file, tmp_path):
     assert P.parse_peers(["mammography=a.csv"]) == {"mammography": "a.csv"}
     with pytest.raises(InputError, match="DATASET=CSV"):
         P.parse_peers(["a.csv"])
+
+
+def test_cli_finds_the_default_peer_file_and_refuses_a_missing_one(tmp_path, monkeypatch, capsys):
+    from alarmbench.cli import main
+
+    collect(_records(), tmp_path / "results.csv")
+    shared = tmp_path / "shared" / "peers"
+    shared.mkdir(parents=True)
+    (shared / "authors_code_mammography.csv").write_text(PEER_CSV)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)  # ../shared/peers/… seen from the repository root
+    args = ["report", "--results", str(tmp_path / "results.csv"), "--out"]
+    assert main([*args, str(tmp_path / "default")]) == 0
+    assert "authors' code" in (tmp_path / "default" / "paper_comparison.md").read_text()
+    assert main([*args, str(tmp_path / "none"), "--peers"]) == 0
+    assert "authors' code" not in (tmp_path / "none" / "paper_comparison.md").read_text()
+    capsys.readouterr()
+    assert main([*args, str(tmp_path / "bad"), "--peers", "mammography=missing.csv"]) == 2
+    assert "peers: mammography: missing.csv is not a file" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()  # refused before anything is written

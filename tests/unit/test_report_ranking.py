@@ -190,3 +190,23 @@ def test_reduced_epoch_data_sets_are_left_out_of_the_ranks(summary):
     # with fewer than two full-schedule data sets left, nothing is left out
     all_short = summary.assign(epochs="1")
     assert R.rank_methods(all_short, "test_auc").n_datasets == len(datasets)
+
+
+@pytest.mark.skipif(not HAS_POSTHOCS, reason="scikit-posthocs not installed")
+def test_posthocs_diagram_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    """scikit-posthocs orders a bar's points by a set of labels; the files must not follow."""
+    import os
+    import subprocess
+
+    script = ("import sys, pandas as pd\n"
+              "from alarmbench.report import cd_diagram as CD, ranking as R\n"
+              "s = pd.DataFrame({'r2ad2': [.9, .8, .7, .95], 'ae': [.8, .82, .9, .85], 'iforest': [.7, .6, .8, .9],\n"
+              "                  'devnet': [.85, .75, .72, .8], 'gradcon': [.6, .7, .75, .7]}, index=list('abcd'))\n"
+              "CD.cd_diagram(R.rank_scores(s), sys.argv[1], style='posthocs')\n")
+    outs = []
+    for seed in ("1", "2"):
+        base = tmp_path / f"cd{seed}"
+        subprocess.run([sys.executable, "-c", script, str(base)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append((base.with_suffix(".png").read_bytes(), base.with_suffix(".pdf").read_bytes()))
+    assert outs[0] == outs[1]

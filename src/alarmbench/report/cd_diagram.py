@@ -107,6 +107,16 @@ def _demsar_figure(r: Ranking, labels: dict[str, str]) -> Figure:
     return fig
 
 
+def _sort_crossbars(ax) -> None:
+    """scikit-posthocs draws each clique's bar through its members in the order of a Python set of
+    labels, which changes with the string hash seed of the process: the same bar, other bytes.
+    In rank order the file is the same in every run."""
+    for line in ax.get_lines():
+        x, y = np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)
+        if len(x) > 2 and np.all(y == y[0]):
+            line.set_data(np.sort(x), y)
+
+
 def _posthocs_figure(sp, r: Ranking, labels: dict[str, str]) -> Figure | None:
     """scikit-posthocs' `critical_difference_diagram` on a pyplot-free Figure, with the CD drawn
     above the tick labels; None when the installed version cannot take our significance level
@@ -124,6 +134,7 @@ def _posthocs_figure(sp, r: Ranking, labels: dict[str, str]) -> Figure | None:
                                    label_fmt_right="({rank:.2f}) {label}", text_h_margin=0.05,
                                    color_palette=palette(r.average_rank.index),
                                    label_props={"fontsize": FONT_SIZE}, **extra)
+    _sort_crossbars(ax)
     lo, hi = ax.get_xlim()
     ax.set_xticks([t for t in range(1, k + 1) if lo <= t <= hi])
     ax.tick_params(labelsize=FONT_SIZE)

@@ -94,7 +94,7 @@ def test_auc_and_ap_are_judged_apart(tmp_path):
             if ln.startswith("| R2-AD2 Table 3")}
     assert rows == {("A³", "AUC"): "yes", ("A³", "AP"): "**no**", ("DeepSAD", "AUC"): "yes",
                     ("DeepSAD", "AP"): "**no**", ("AE", "AUC"): "**no**", ("AE", "AP"): "yes"}
-    assert "for AUC and AP" in md and "Within: AUC 2 of 3, AP 1 of 3." in md
+    assert "for AUC and AP" in md and "Rows within: AUC 2 of 3, AP 1 of 3." in md
     tex = (tmp_path / "paper_comparison.tex").read_text()
     assert "for AUC and AP" in tex and tex.count(r"$\times$") == 3 and tex.count(r"$\checkmark$") == 3
 

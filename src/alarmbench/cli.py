@@ -53,9 +53,11 @@ def _data_split(args) -> int:
 def _report(args) -> int:
     from alarmbench.evaluate.aggregate import combine_runs
     from alarmbench.report.build import build_reports
+    from alarmbench.report.peers import parse_peers, resolve_peers
 
+    peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))  # checked before writing
     results = combine_runs(args.results, args.replace, args.out) if args.replace else Path(args.results)
-    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"))
+    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"), peers=peers)
     print(f"{sum(len(v) for v in written.values())} files under {args.out}")
     return 0
 
@@ -160,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--replace", nargs="+", default=[], metavar="CSV",
                      help="results.csv of later runs: each replaces the data sets it holds (whole data sets)")
     rep.add_argument("--out", required=True, help="report directory (results.csv and roc.csv are written there)")
+    rep.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
+                     help="runs of the authors' code per data set, a second reference beside the papers (default: "
+                          "../shared/peers/authors_code_mammography.csv for mammography if present; none: --peers)")
     rep.set_defaults(func=_report)
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")

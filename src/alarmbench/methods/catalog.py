@@ -140,6 +140,19 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     Method("deepsad", "deepsad:DeepSAD", "DeepSAD", True, targets=("deepsvdd_ae",), options=(
         Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
     )),
+    Method("deepsad-ruff", "deepsad_ruff:DeepSADRuff", "DeepSAD (Ruff)", False, options=(
+        Option("deepsad_ruff_pretrain_epochs", (int,), 150, "autoencoder pre-training epochs"),
+        Option("deepsad_ruff_epochs", (int,), 150, "Deep SAD training epochs"),
+        Option("deepsad_ruff_lr", (int, float), 1e-4, "Adam lr of the Deep SAD training"),
+        Option("deepsad_ruff_ae_lr", (int, float), 1e-4, "Adam lr of the pre-training"),
+        Option("deepsad_ruff_milestones", (list, tuple), [50], "epochs where the lr is multiplied by 0.1"),
+        Option("deepsad_ruff_weight_decay", (int, float), 0.5e-6, "Adam weight decay of the training"),
+        Option("deepsad_ruff_ae_weight_decay", (int, float), 0.5e-3, "Adam weight decay of the pre-training"),
+        Option("deepsad_ruff_eta", (int, float), 1.0, "η, weight of the known anomalies' term"),
+        Option("deepsad_ruff_batch_size", (int,), 128, "mini-batch size of both loops"),
+        Option("deepsad_ruff_dims", (list, tuple, type(None)), None,
+               "hidden widths and code size (null: the reference's rule by feature count)"),
+    )),
     Method("deepsvdd", "deepsad:DeepSVDD", "DeepSVDD", False, targets=("deepsvdd",), options=(
         Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
     )),

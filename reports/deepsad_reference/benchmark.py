@@ -4,7 +4,9 @@ the normal training rows, n known anomalies capped at half the table's anomalies
 
 Methods: project ids (`deepsad`, `deepsad-ruff`, `devnet`, `pyod:DevNet`, ...), the DeepOD
 references `deepod:DeepSAD` / `deepod:DevNet` (library defaults; DevNet with its loss-shape bug
-fixed, see `_deepod`), and DevNet single-factor variants `devnet+<factor>` (see `devnet_variants.py`).
+fixed, see `_deepod`), DevNet single-factor variants `devnet+<factor>` (see `devnet_variants.py`),
+and project methods with options, `id@key=json;key=json` (value "encoder": the data set's encoder
+sizes), e.g. `deepsad-ruff@deepsad_ruff_weight_decay=0`.
 
     PYTHONPATH=src:/tmp/deepod_pkgs python reports/deepsad_reference/benchmark.py \
         --datasets adbench_cardio --seeds 110 --methods deepsad deepsad-ruff --out rows.csv
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import time
 from pathlib import Path
@@ -49,6 +52,13 @@ def _deepod(name: str, seed: int):
     return DevNetShapeFixed(device="cpu", verbose=0, random_state=seed)
 
 
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def run_one(dataset: str, seed: int, method: str, *, n_anomalies: int, epochs: int | None, mirror: str) -> dict:
     from alarmbench.data import registry
     from alarmbench.data.api import prepare_dataset, split_cell
@@ -69,9 +79,13 @@ def run_one(dataset: str, seed: int, method: str, *, n_anomalies: int, epochs: i
 
         scores = fit_variant(method.split("+", 1)[1], split, dataset, seed, epochs)
     else:
+        base, _, spec = method.partition("@")  # id@key=json;key=json: method options
+        options = {k: _value(v) for k, v in (kv.split("=", 1) for kv in spec.split(";") if kv)}
         ctx = job_context(split, dataset=dataset, seed=seed, run={"epochs": epochs, "device": "cpu"},
                           targets_dir=None, trains=None)
-        scores = fit_and_score(split, method, ctx)[0]["test"]
+        # "encoder": the data set's dense encoder sizes (the project's rule), for ablations
+        ctx.options = {k: list(ctx.hparams.encoder) if v == "encoder" else v for k, v in options.items()}
+        scores = fit_and_score(split, base, ctx)[0]["test"]
     seconds = time.perf_counter() - start
     a = np.asarray(split.a_test).astype(int)
     return {"dataset": dataset, "seed": seed, "method": method, "n_known": int(np.sum(split.a_train)),

@@ -140,6 +140,13 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     Method("deepsad", "deepsad:DeepSAD", "DeepSAD", True, targets=("deepsvdd_ae",), options=(
         Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
     )),
+    Method("deepsvdd", "deepsad:DeepSVDD", "DeepSVDD", False, targets=("deepsvdd",), options=(
+        Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
+    )),
+    Method("devnet", "devnet:DevNet", "DevNet", True, options=(
+        Option("devnet_fixed_reference", (bool,), True, "one reference-score draw for all steps (the original)"),
+    )),
+    # strong baselines not in the papers
     Method("deepsad-ruff", "deepsad_ruff:DeepSADRuff", "DeepSAD (Ruff)", False, options=(
         Option("deepsad_ruff_pretrain_epochs", (int,), 150, "autoencoder pre-training epochs"),
         Option("deepsad_ruff_epochs", (int,), 150, "Deep SAD training epochs"),
@@ -153,13 +160,6 @@ METHODS: dict[str, Method] = {m.id: m for m in (
         Option("deepsad_ruff_dims", (list, tuple, type(None)), None,
                "hidden widths and code size (null: the reference's rule by feature count)"),
     )),
-    Method("deepsvdd", "deepsad:DeepSVDD", "DeepSVDD", False, targets=("deepsvdd",), options=(
-        Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
-    )),
-    Method("devnet", "devnet:DevNet", "DevNet", True, options=(
-        Option("devnet_fixed_reference", (bool,), True, "one reference-score draw for all steps (the original)"),
-    )),
-    # strong baselines not in the papers
     Method("iforest", "classical:IForest", "IForest", False, cpu_only=True, options=(
         Option("iforest_random_state", (str,), "substream", choices=("substream", "seed")),
         Option("iforest_n_estimators", (int,), 100), Option("iforest_max_samples", (str, int, float), "auto"),

@@ -2,8 +2,9 @@
 
 Ids follow the papers: `r2ad2` (3 snapshots) and `r2ad2-1` … `r2ad2-4` (the snapshot
 ablation), `a3` (A3v2, the baseline of the R2-AD2 paper), `a3-2020` (the original A³),
-`ae`, `gradcon`, `deepsad`, `deepsvdd`, `devnet`; baselines not in the papers: `iforest`, `gbdt`,
-`gbdt-od` and `pyod:<Class>` (any PyOD detector).
+`ae`, `gradcon`, `deepsad`, `deepsvdd`, `devnet`; baselines not in the papers: `deepsad-ruff`
+(Deep SAD as Ruff et al.'s reference code runs it, beside the R2-AD2 authors' `deepsad`), `iforest`,
+`gbdt`, `gbdt-od` and `pyod:<Class>` (any PyOD detector).
 """
 
 from __future__ import annotations

@@ -147,6 +147,19 @@ METHODS: dict[str, Method] = {m.id: m for m in (
         Option("devnet_fixed_reference", (bool,), True, "one reference-score draw for all steps (the original)"),
     )),
     # strong baselines not in the papers
+    Method("deepsad-ruff", "deepsad_ruff:DeepSADRuff", "DeepSAD (Ruff)", False, options=(
+        Option("deepsad_ruff_pretrain_epochs", (int,), 150, "autoencoder pre-training epochs"),
+        Option("deepsad_ruff_epochs", (int,), 150, "Deep SAD training epochs"),
+        Option("deepsad_ruff_lr", (int, float), 1e-4, "Adam lr of the Deep SAD training"),
+        Option("deepsad_ruff_ae_lr", (int, float), 1e-4, "Adam lr of the pre-training"),
+        Option("deepsad_ruff_milestones", (list, tuple), [50], "epochs where the lr is multiplied by 0.1"),
+        Option("deepsad_ruff_weight_decay", (int, float), 0.5e-6, "Adam weight decay of the training"),
+        Option("deepsad_ruff_ae_weight_decay", (int, float), 0.5e-3, "Adam weight decay of the pre-training"),
+        Option("deepsad_ruff_eta", (int, float), 1.0, "η, weight of the known anomalies' term"),
+        Option("deepsad_ruff_batch_size", (int,), 128, "mini-batch size of both loops"),
+        Option("deepsad_ruff_dims", (list, tuple, type(None)), None,
+               "hidden widths and code size (null: the reference's rule by feature count)"),
+    )),
     Method("iforest", "classical:IForest", "IForest", False, cpu_only=True, options=(
         Option("iforest_random_state", (str,), "substream", choices=("substream", "seed")),
         Option("iforest_n_estimators", (int,), 100), Option("iforest_max_samples", (str, int, float), "auto"),

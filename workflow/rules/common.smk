@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alarmbench import configcheck, device, grid, methods, slurm_profile
 from alarmbench.codekeys import code_key
-from alarmbench.data import registry
+from alarmbench.data import protocols, registry
 from alarmbench.fileio import sha256_file
 from alarmbench.methods import catalog
 
@@ -62,6 +62,12 @@ def run_params(w, options):
     """What a training job needs to know (epochs resolved for its data set); part of `params`,
     so a change reruns exactly its jobs."""
     return dict(RUN, epochs=grid.epochs_for(RUN, w.dataset), options=options)
+
+
+def split_protocol(w):
+    """The split switches of a cell's (or a target group's) experiment, `protocol.a3_split`
+    resolved (a param of both split rules: changing it reruns exactly the A³ experiments' splits)."""
+    return protocols.cell_protocol(config["protocol"], w.get("experiment") or w.group, config["a3_experiments_only"])
 
 
 def spec(dataset):

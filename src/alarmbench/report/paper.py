@@ -15,6 +15,7 @@ import pandas as pd
 
 from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
+from alarmbench.report.a3_table import PAPER_COLUMNS as A3_PAPER_COLUMNS
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.latex import Block, LatexTable
 from alarmbench.report.select import epochs_text, prefer_epochs, table_rows
@@ -24,7 +25,7 @@ PAPER_FILES = {"table3": "r2ad2_table3_known.csv", "table4": "r2ad2_table4_unkno
                "table5": "r2ad2_table5_n_targets.csv", "a3_table5": "a3_table5_f1.csv"}
 R2AD2_METHODS = {"r2ad2": "R2-AD2", "ae": "AE", "gradcon": "GradCon", "deepsad": "DeepSAD", "devnet": "DevNet",
                  "a3": "A3"}  # R2-AD2's "A3" is A3v2 = our `a3`
-A3_METHODS = {"a3-2020": "a3", "a3": "a3", "ae": "baseline"}  # column prefixes of a3_table5_f1.csv
+A3_METHODS = A3_PAPER_COLUMNS  # column prefixes of a3_table5_f1.csv: only the preprint recipe's A³ (a3_table.py)
 TABLE_TITLES = {"table3": "R2-AD2 Table 3 (known)", "table4": "R2-AD2 Table 4 (unknown/transfer)",
                 "table5": "R2-AD2 Table 5 (snapshot ablation)", "a3_table5": "A³ Table V (threshold metrics)"}
 METRIC_ORDER = ("auc", "ap", "f1", "precision", "recall")

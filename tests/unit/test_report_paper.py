@@ -112,3 +112,13 @@ def test_only_derived_rows_get_their_data_sets_epochs():
     cmp = compare(summarise(records_to_frame(recs)))
     assert set(cmp["table"]) == {"table5"} and cmp["epochs"].map(type).eq(str).all()  # used to raise
 
+
+def test_a3_rows_of_data_the_a3_paper_did_not_use_are_not_compared(tmp_path):
+    """The default suite runs the A³ experiments on `digits`: no Table V row for it (it was
+    printed as "nan (`digits`)"), while MNIST's rows stay."""
+    recs = [record(ds, exp, m, s, 200, threshold=True) for ds in ("digits", "mnist") for exp in ("a3-1a", "a3-2a")
+            for m in ("a3-2020-preprint", "ae") for s in SEEDS]
+    cmp = compare(summarise(records_to_frame(recs)))
+    assert set(cmp["dataset"]) == {"mnist"} and cmp["paper_dataset"].notna().all()
+    paths = write_comparison(cmp, tmp_path)
+    assert "nan" not in paths[2].read_text() and "digits" not in paths[1].read_text()

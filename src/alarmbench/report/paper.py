@@ -88,6 +88,8 @@ def _a3_rows(summary: pd.DataFrame) -> list[dict]:
             continue
         paper = pub.loc[rec["paper_experiment"]]
         paper_ds, variant = L.paper_dataset(rec["dataset"], "a3")
+        if paper_ds is None:  # not the A³ paper's data (e.g. digits): nothing to compare with
+            continue
         for method, prefix in A3_METHODS.items():
             for metric in ("f1", "precision", "recall"):
                 mean = rec.get(f"{method}_test_{metric}_mean", math.nan)

@@ -102,8 +102,28 @@ def test_reduced_epochs_are_named_in_the_note():
              "std": 0.0, "epochs": "paper"}]
     cmp = compare(_summary(rows)).set_index("dataset")
     assert cmp.loc["nsl_kdd_20", "epochs"] == "1"
-    assert cmp.loc["nsl_kdd_20", "note"] == "variant data set; 1 epoch(s), not the papers'"
+    assert cmp.loc["nsl_kdd_20", "note"] == ("needs a GPU run: ran 1 epoch(s) per training loop, not the papers' "
+                                             "schedules; variant data set")
     assert cmp.loc["mammography", "note"] == "" and cmp.loc["mammography", "epochs"] == "paper"
+
+
+def test_rows_not_run_at_the_papers_epochs_are_not_compared(tmp_path):
+    """A 1-epoch row (MNIST R2-AD2 .508 next to the paper's .97 in reports/small-real) is shown as
+    "needs a GPU run": no ours/Δ/within; its number kept in `ours_reduced_mean` of the CSV."""
+    rows = [{"dataset": "mnist_t10k", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.508,
+             "std": 0.0, "epochs": "1"},
+            {"dataset": "mammography", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.94,
+             "std": 0.01, "epochs": "paper"}]
+    cmp = compare(_summary(rows)).set_index("dataset")
+    gpu, ok = cmp.loc["mnist_t10k"], cmp.loc["mammography"]
+    assert pd.isna(gpu["ours_mean"]) and pd.isna(gpu["diff"]) and pd.isna(gpu["within"])
+    assert gpu["ours_reduced_mean"] == 0.508 and gpu["paper_mean"] == 0.97
+    assert ok["ours_mean"] == 0.94 and bool(ok["within"]) and pd.isna(ok["ours_reduced_mean"])
+    paths = write_comparison(cmp.reset_index(), tmp_path)
+    md = {line.split(" | ")[1]: line for line in paths[2].read_text().splitlines() if line.startswith("| R2-AD2")}
+    assert "needs a GPU run" in md["MNIST (`mnist_t10k`)"] and ".508" not in md["MNIST (`mnist_t10k`)"]
+    assert "-.46" not in md["MNIST (`mnist_t10k`)"] and "| yes |" in md["Mammography"]
+    assert pd.read_csv(paths[0]).set_index("dataset").loc["mnist_t10k", "ours_reduced_mean"] == 0.508
 
 
 def test_only_derived_rows_get_their_data_sets_epochs():

@@ -13,7 +13,7 @@ import pandas as pd
 
 from alarmbench.report import labels as L
 from alarmbench.report.latex import Block, LatexTable, multicol
-from alarmbench.report.select import table_rows
+from alarmbench.report.select import epochs_text, table_rows
 from alarmbench.report.tables import METRIC_TITLES, Table, best_cells, n_text, notes_for
 
 
@@ -34,10 +34,13 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
                      key=lambda m: (_ORDER.index(m) if m in _ORDER else len(_ORDER), L.method_sort_key(m)))
     cells = sorted({(e, d) for e, d in zip(rows["experiment"], rows["dataset"])})
     idx = rows.set_index(["experiment", "dataset", "method", "metric"])
+    epochs = epochs_text(rows, by=("experiment", "dataset")) if "epochs" in rows else {}
     body, records = [], []
     for exp, ds in cells:
         n = rows.loc[(rows["experiment"] == exp) & (rows["dataset"] == ds), "n_anomalies"].max()
-        rec = {"experiment": exp, "paper_experiment": _a3_label(exp), "dataset": ds, "n_anomalies": int(n)}
+        ep = epochs.get((exp, ds), "paper")
+        rec = {"experiment": exp, "paper_experiment": _a3_label(exp), "dataset": ds, "n_anomalies": int(n),
+               "epochs": ep}
         per_metric = {}
         for metric in metrics:
             got = [idx.loc[(exp, ds, m, metric)] if (exp, ds, m, metric) in idx.index else None for m in methods]
@@ -47,11 +50,12 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
             rec.update({f"{m}_{metric}_{s}": v for m, a, b in zip(methods, mean, std) for s, v in (("mean", a), ("std", b))})
         name_, variant = L.paper_dataset(ds, "a3")
         data = L.latex_escape(name_) if name_ and not variant else rf"\texttt{{{L.latex_escape(ds)}}}"
+        data += f" ({ep} ep.)" if ep != "paper" else ""
         body.append([_a3_label(exp), data, *[per_metric[mt][i] for i in range(len(methods)) for mt in metrics]])
         records.append(rec)
     frame = pd.DataFrame(records)
     stats = [f"{m}_{mt}_{s}" for m in methods for mt in metrics for s in ("mean", "std")]
-    frame = frame[["experiment", "paper_experiment", "dataset", "n_anomalies", *stats]]  # method-major, like the LaTeX
+    frame = frame[["experiment", "paper_experiment", "dataset", "n_anomalies", "epochs", *stats]]  # method-major, like the LaTeX
     k = len(metrics)
     header = [["", "", *[multicol(k, L.latex_method(m)) for m in methods]],
               ["Exp.", "Data", *[METRIC_TITLES.get(mt, mt) for _ in methods for mt in metrics]]]
@@ -60,7 +64,7 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
                        f"A³ threshold metrics: threshold at the validation ROC's max FPR ({n_text(rows)}; "
                        "mean ± std over seeds). The preprint's Table V is compared with A³ (preprint "
                        "recipe) and AE only.", f"tab:{name}", header_rules=rules,
-                       notes=notes_for(methods, []), resize=k * len(methods) > 6)
+                       notes=notes_for(methods, [], {"any": "1"} if (frame["epochs"] != "paper").any() else None), resize=k * len(methods) > 6)
     return Table(name, frame, latex)
 
 

@@ -142,3 +142,13 @@ def test_a3_rows_of_data_the_a3_paper_did_not_use_are_not_compared(tmp_path):
     assert set(cmp["dataset"]) == {"mnist"} and cmp["paper_dataset"].notna().all()
     paths = write_comparison(cmp, tmp_path)
     assert "nan" not in paths[2].read_text() and "digits" not in paths[1].read_text()
+
+
+def test_a3_rows_carry_each_methods_epochs():
+    """One Table V cell whose preprint-recipe A³ ran the papers' epochs while the AE ran 1: the A³
+    row is compared, the AE row needs a GPU run."""
+    recs = [record("mnist", "a3-1a", m, s, 200, threshold=True, epochs="paper" if m == "a3-2020-preprint" else 1)
+            for m in ("a3-2020-preprint", "ae") for s in SEEDS]
+    cmp = compare(summarise(records_to_frame(recs))).set_index(["method", "metric"])
+    assert cmp.loc[("a3-2020-preprint", "f1"), "epochs"] == "paper" and pd.notna(cmp.loc[("a3-2020-preprint", "f1"), "diff"])
+    assert cmp.loc[("ae", "f1"), "epochs"] == "1" and cmp.loc[("ae", "f1"), "note"].startswith("needs a GPU run")

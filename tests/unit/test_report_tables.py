@@ -113,7 +113,7 @@ def test_a3_table(summary):
     assert r"\cmidrule(lr){3-5}" in tex and r"A\textsuperscript{3}-2020" in tex
     # the method the preprint's Table V is compared with comes first, labelled as such
     assert tex.index(r"A\textsuperscript{3} (preprint recipe)") < tex.index(r"A\textsuperscript{3}-2020")
-    assert list(table.frame.columns[5:7]) == ["a3-2020-preprint_test_f1_mean", "a3-2020-preprint_test_f1_std"]
+    assert list(table.frame.columns[8:10]) == ["a3-2020-preprint_test_f1_mean", "a3-2020-preprint_test_f1_std"]
     assert (table.frame["epochs"] == "paper").all() and " ep.)" not in tex
     row = _row(tex, "1-a")
     assert row[1] == "MNIST" and row[2].startswith(r"\textbf{")  # A3-2020 beats AE on F1 in the fixture

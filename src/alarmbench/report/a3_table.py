@@ -35,12 +35,14 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
     cells = sorted({(e, d) for e, d in zip(rows["experiment"], rows["dataset"])})
     idx = rows.set_index(["experiment", "dataset", "method", "metric"])
     epochs = epochs_text(rows, by=("experiment", "dataset")) if "epochs" in rows else {}
+    method_epochs = epochs_text(rows, by=("experiment", "dataset", "method")) if "epochs" in rows else {}
     body, records = [], []
     for exp, ds in cells:
         n = rows.loc[(rows["experiment"] == exp) & (rows["dataset"] == ds), "n_anomalies"].max()
         ep = epochs.get((exp, ds), "paper")
         rec = {"experiment": exp, "paper_experiment": _a3_label(exp), "dataset": ds, "n_anomalies": int(n),
-               "epochs": ep}
+               "epochs": ep,
+               **{f"{m}_epochs": method_epochs.get((exp, ds, m), "paper") for m in methods}}
         per_metric = {}
         for metric in metrics:
             got = [idx.loc[(exp, ds, m, metric)] if (exp, ds, m, metric) in idx.index else None for m in methods]
@@ -55,7 +57,8 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
         records.append(rec)
     frame = pd.DataFrame(records)
     stats = [f"{m}_{mt}_{s}" for m in methods for mt in metrics for s in ("mean", "std")]
-    frame = frame[["experiment", "paper_experiment", "dataset", "n_anomalies", "epochs", *stats]]  # method-major, like the LaTeX
+    per_method = [f"{m}_epochs" for m in methods]  # what each method's runs used (the paper comparison reads it)
+    frame = frame[["experiment", "paper_experiment", "dataset", "n_anomalies", "epochs", *per_method, *stats]]  # method-major, like the LaTeX
     k = len(metrics)
     header = [["", "", *[multicol(k, L.latex_method(m)) for m in methods]],
               ["Exp.", "Data", *[METRIC_TITLES.get(mt, mt) for _ in methods for mt in metrics]]]

@@ -99,7 +99,8 @@ def _a3_rows(summary: pd.DataFrame) -> list[dict]:
                     continue
                 out.append({"table": "a3_table5", "experiment": rec["experiment"], "dataset": rec["dataset"],
                             "paper_dataset": paper_ds, "variant": variant or paper_ds != paper["data"],
-                            "method": method, "metric": metric, "n_anomalies": rec["n_anomalies"], "ours_mean": mean,
+                            "method": method, "metric": metric, "n_anomalies": rec["n_anomalies"],
+                            "epochs": rec.get(f"{method}_epochs", "paper"), "ours_mean": mean,
                             "ours_std": rec.get(f"{method}_test_{metric}_std"), "paper_mean": ref,
                             "paper_std": math.nan})
     return out

@@ -124,8 +124,11 @@ def max_fpr(w):
 # Where each A³ threshold is chosen (SPEC §6.3, `a3_threshold`): cell path -> method -> the
 # metrics.json of the cell whose validation part chooses it (the largest n of the known-anomaly
 # experiment), or None where the cell chooses its own.
+def _is_a3(cell):
+    return cell.experiment.startswith(config["a3_experiments_only"])
+
+
 THRESHOLD_FROM = {}
-_is_a3 = lambda c: c.experiment.startswith(config["a3_experiments_only"])
 for _job, _src in threshold_sources(JOBS, spec, applies=_is_a3, rule=config["a3_threshold"]).items():
     THRESHOLD_FROM.setdefault(_job.cell.path, {})[_job.method] = (
         None if _src == _job.cell else f"{RESULTS}/{_src.path}/metrics.json")

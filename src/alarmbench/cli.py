@@ -43,7 +43,8 @@ def _data_split(args) -> int:
 
     prep = prepare_dataset(args.name, raw_root=args.raw_dir, mirror=args.mirror)
     split = split_cell(prep, experiment=args.experiment, seed=args.seed, n_anomalies=args.n_anomalies,
-                       pollution=args.pollution, rng=args.rng, holdout_redraws=args.holdout_redraws)
+                       pollution=args.pollution, rng=args.rng, holdout_redraws=args.holdout_redraws,
+                       **({"split_protocol": args.split_protocol} if args.split_protocol else {}))
     out = Path(args.out)
     split.save(out / "split.npz", out / "split.json")
     print(json.dumps(split.meta["counts"], indent=2))
@@ -145,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rng", choices=["substreams", "original"], default="substreams",
                    help="named sub-streams (default) or the authors' single generator order")
     p.add_argument("--holdout-redraws", type=int, default=0, help="extra hold-out draws (faithful re-draw quirk)")
+    p.add_argument("--split-protocol", choices=["r2ad2", "a3_code"], default=None,
+                   help="test seed and scaler rows (default: a3_code for the A³ experiments, else r2ad2)")
     p.add_argument("--out", required=True, help="output directory")
     p.set_defaults(func=_data_split)
 

@@ -12,6 +12,8 @@ import difflib
 from collections.abc import Iterable
 
 from alarmbench.data import registry
+from alarmbench.data.protocols import check_split_protocol
+from alarmbench.evaluate.threshold_source import DEFAULT_RULE, RULES
 from alarmbench.methods.catalog import METHODS, ConfigError, check_options, is_method
 
 
@@ -42,6 +44,14 @@ def check_config(config: dict) -> None:
     all_presets = {p for spec in [*registry.REGISTRY.values(), *specs.values()] for p in spec.presets}
     _check_per_dataset("run.epochs", config.get("run", {}).get("epochs"), datasets)
     _check_per_dataset("max_fpr", config.get("max_fpr"), datasets)
+    if config.get("a3_threshold", DEFAULT_RULE) not in RULES:
+        raise ConfigError(f"a3_threshold: {config['a3_threshold']!r} is not a threshold rule; expected one of "
+                          f"{list(RULES)}")
+    if "a3_split" in (config.get("protocol") or {}):
+        try:
+            check_split_protocol(config["protocol"]["a3_split"])
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     for method, options in (config.get("method_options") or {}).items():
         if not is_method(method):
             raise ConfigError(f"method_options: unknown method {method!r}{_closest(method, METHODS)}; known: "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alarmbench.data import registry
+from alarmbench.data.protocols import A3_PREFIX
 from alarmbench.data.spec import DatasetSpec
 
 
@@ -39,10 +40,13 @@ class Job:
 
 def target_group(spec: DatasetSpec, experiment: str) -> str:
     """Experiments with the same normal and anomaly classes share targets (their normal training
-    rows are identical: pollution draws from all anomaly classes, the cap never touches normals)."""
-    setup = spec.preset(experiment)
-    key = (set(setup.normal), set(setup.all_anomalies))
-    return next(name for name, s in spec.presets.items() if (set(s.normal), set(s.all_anomalies)) == key)
+    rows are identical: pollution draws from all anomaly classes, the cap never touches normals).
+    A³ and R2-AD2 experiments never share: their split protocols differ (`data.protocols`)."""
+    def key(name: str, s) -> tuple:
+        return set(s.normal), set(s.all_anomalies), name.startswith(A3_PREFIX)
+
+    mine = key(experiment, spec.preset(experiment))
+    return next(name for name, s in spec.presets.items() if key(name, s) == mine)
 
 
 def effective_n(spec: DatasetSpec, n: int) -> int:

@@ -287,3 +287,40 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
         scores.append(A3().fit(zero_split, ctx).score_split(zero_split, "test"))
     assert np.array_equal(scores[0], scores[1]) and np.isfinite(scores[0]).all()
     assert roc_auc_score(zero_split.a_test, scores[0]) > 0.8
+
+
+# ------------------------------------------------------------------------------------------------ preprint recipe
+
+
+def test_the_preprint_recipe_id_builds_with_the_preprint_switches(zero_split, monkeypatch):
+    """`a3-2020-preprint` (SPEC §7 item 23b): no noise, automatic class weights, shifted L1 0.01,
+    alarm [500, 200, 75], and the loss gets them; `a3-2020` keeps the final code's recipe."""
+    from alarmbench.methods import build_method
+    from alarmbench.methods.catalog import METHODS
+
+    final, preprint = build_method("a3-2020"), build_method("a3-2020-preprint")
+    assert (final.name, final.recipe, preprint.name, preprint.recipe) == ("a3-2020", "final", "a3-2020-preprint",
+                                                                          "preprint")
+    # the catalog's option defaults are the recipes (docs and option checks read them)
+    for method, recipe in (("a3-2020", "final"), ("a3-2020-preprint", "preprint")):
+        defaults = {o.name: o.default for o in METHODS[method].options}
+        assert defaults == {k: list(v) if isinstance(v, tuple) else v for k, v in a3mod.A3_RECIPES[recipe].items()}
+
+    seen = []
+    real_loss = a3mod.a3_2020_loss
+    monkeypatch.setattr(a3mod, "a3_2020_loss", lambda *a, **k: seen.append((a, k)) or real_loss(*a, **k))
+
+    def no_noise(*a, **k):
+        raise AssertionError("the preprint recipe drew noise counter-examples")
+
+    monkeypatch.setattr(a3mod, "counterexamples", no_noise)
+    det = preprint.fit(zero_split, toy_context(epochs=1))
+    n_anom = int(zero_split.a_train.sum())
+    assert det.alarm.dims == (500, 200, 75) and det.noise_on is False and det.shifted_l1 == 0.01
+    assert det.class_weight == automatic_class_weight(len(zero_split.a_train) - n_anom, n_anom) > 1
+    assert seen and all(a[2] is None and k == {"class_weight": det.class_weight, "shifted_l1": 0.01} for a, k in seen)
+    # an explicit option still overrides the recipe
+    small = build_method("a3-2020-preprint").fit(zero_split, toy_context(epochs=1, a3_class_weights=False, **SMALL))
+    assert small.class_weight == 1.0 and small.alarm.dims == (32, 16, 8, 4)
+    with pytest.raises(ValueError, match="recipe 'paper'"):
+        A3_2020(recipe="paper")

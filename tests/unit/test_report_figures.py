@@ -54,3 +54,41 @@ def test_all_figures_and_stable_colours(tmp_path):
         "r2ad2_ablation_snapshots", "roc_mnist_known", "roc_mnist_a3-1a", "roc_mnist_a3-2a", "roc_ids_a3_a3-1c")}
     assert all(caption for _, caption in made)
     assert palette(["ae", "r2ad2"])["R2-AD2"] == palette(["r2ad2", "ae", "iforest"])["R2-AD2"]
+
+
+def _mammography_sweep():
+    methods = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3", "iforest")
+    return records_to_frame([record("mammography", "known", m, s, n) for m in methods for s in SEEDS
+                             for n in (5, 25, 100)])
+
+
+def test_a_single_data_set_gets_no_mean_panel_that_repeats_it():
+    from alarmbench.report.figures import sweep_panels
+
+    panels, _, _ = sweep_panels(_mammography_sweep(), "n_anomalies", "test_auc")
+    assert [title for title, _ in panels] == ["Mammography"]
+    two = records_to_frame(synthetic_records(transfer=False, ablation=False, a3=False, roc=False))
+    titles = [title for title, _ in sweep_panels(two, "n_anomalies", "test_auc")[0]]
+    assert titles[-1] == "mean" and len(titles) == 1 + two["dataset"].nunique()
+
+
+@pytest.mark.parametrize("n_panels", [1, 2, 4])
+def test_the_shared_legend_stays_inside_the_figure(n_panels):
+    """Ten long labels under narrow panels: a fixed six columns ran off both edges (R2-AD2 Fig. 3,
+    reports/small-real); the drawn legend must lie within the figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from alarmbench.report.plotting import grid, shared_legend
+
+    fig, axes = grid(n_panels)
+    for ax in axes:
+        for i in range(10):
+            ax.plot([0, 1], [i, i + 1], label=f"a long method name {i}†")
+        ax.legend()
+    shared_legend(fig, axes)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0, (box, fig.bbox)
+    assert len(legend.get_texts()) == 10

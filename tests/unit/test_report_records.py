@@ -11,7 +11,8 @@ SEEDS = (110, 210, 310)
 PAPER_METHODS = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3")
 ABLATION = ("r2ad2-1", "r2ad2-2", "r2ad2-4")  # r2ad2 stands in for 3 snapshots
 BASE_AUC = {"r2ad2": 0.93, "ae": 0.83, "gradcon": 0.75, "deepsad": 0.74, "devnet": 0.92, "a3": 0.86,
-            "iforest": 0.80, "r2ad2-1": 0.87, "r2ad2-2": 0.92, "r2ad2-4": 0.92, "a3-2020": 0.90}
+            "iforest": 0.80, "r2ad2-1": 0.87, "r2ad2-2": 0.92, "r2ad2-4": 0.92, "a3-2020": 0.90,
+            "a3-2020-preprint": 0.91}
 # Data set → (offset, transfer?, pollution sweep?)
 DATASETS = {"mammography": (0.0, False, False), "nsl_kdd_20": (-0.03, True, True), "mnist": (0.03, True, True),
             "digits": (0.01, False, False)}
@@ -62,7 +63,7 @@ def synthetic_records(*, sweeps: bool = True, transfer: bool = True, ablation: b
                                        shift=-0.1 if exp == "transfer" else 0.0))
     if a3:
         for ds, exp in (("mnist", "a3-1a"), ("mnist", "a3-2a"), ("ids_a3", "a3-1c")):
-            for method in ("a3-2020", "ae"):
+            for method in ("a3-2020", "a3-2020-preprint", "ae"):
                 for seed in SEEDS:
                     recs.append(record(ds, exp, method, seed, 200, roc=roc, threshold=True))
     return recs

@@ -111,9 +111,23 @@ def test_a3_table(summary):
     assert list(table.frame["paper_experiment"]) == ["1-a", "1-c", "2-a"]
     assert (table.frame["n_anomalies"] == 200).all()
     assert r"\cmidrule(lr){3-5}" in tex and r"A\textsuperscript{3}-2020" in tex
+    # the method the preprint's Table V is compared with comes first, labelled as such
+    assert tex.index(r"A\textsuperscript{3} (preprint recipe)") < tex.index(r"A\textsuperscript{3}-2020")
+    assert list(table.frame.columns[8:10]) == ["a3-2020-preprint_test_f1_mean", "a3-2020-preprint_test_f1_std"]
+    assert (table.frame["epochs"] == "paper").all() and " ep.)" not in tex
     row = _row(tex, "1-a")
     assert row[1] == "MNIST" and row[2].startswith(r"\textbf{")  # A3-2020 beats AE on F1 in the fixture
     assert not row[5].startswith(r"\textbf{")
+
+
+def test_a3_table_names_rows_not_run_at_the_papers_epochs():
+    recs = [record("mnist_t10k", exp, m, s, 200, threshold=True, epochs=1 if exp == "a3-1a" else "paper")
+            for exp in ("a3-1a", "a3-1b") for m in ("a3-2020-preprint", "ae") for s in SEEDS]
+    table = a3_table(summarise(records_to_frame(recs)))
+    assert dict(zip(table.frame["experiment"], table.frame["epochs"])) == {"a3-1a": "1", "a3-1b": "paper"}
+    tex = table.latex.render()
+    assert _row(tex, "1-a")[1].endswith("(1 ep.)") and "ep." not in _row(tex, "1-b")[1]
+    assert "instead of the papers'" in tex  # the epochs note
 
 
 def test_prefer_epochs_keeps_the_paper_schedule():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from alarmbench import configcheck, device, grid, methods, plan, slurm_profile
 from alarmbench.codekeys import code_key
-from alarmbench.data import registry
+from alarmbench.data import protocols, registry
+from alarmbench.evaluate.threshold_source import threshold_sources
 from alarmbench.fileio import sha256_file
 from alarmbench.methods import catalog
 
@@ -66,6 +67,12 @@ def run_params(w, options):
     return dict(RUN, epochs=grid.epochs_for(RUN, w.dataset), options=options)
 
 
+def split_protocol(w):
+    """The split switches of a cell's (or a target group's) experiment, `protocol.a3_split`
+    resolved (a param of both split rules: changing it reruns exactly the A³ experiments' splits)."""
+    return protocols.cell_protocol(config["protocol"], w.get("experiment") or w.group, config["a3_experiments_only"])
+
+
 def spec(dataset):
     return registry.get(dataset, USER)
 
@@ -114,6 +121,28 @@ def max_fpr(w):
     if not w.experiment.startswith(config["a3_experiments_only"]):
         return None
     return config["max_fpr"].get(w.dataset, config["max_fpr"].get("default", 0.05))
+
+
+# Where each A³ threshold is chosen (SPEC §6.3, `a3_threshold`): cell path -> method -> the
+# metrics.json of the cell whose validation part chooses it (the largest n of the known-anomaly
+# experiment), or None where the cell chooses its own.
+def _is_a3(cell):
+    return cell.experiment.startswith(config["a3_experiments_only"])
+
+
+THRESHOLD_FROM = {}
+for _job, _src in threshold_sources(JOBS, spec, applies=_is_a3, rule=config["a3_threshold"]).items():
+    THRESHOLD_FROM.setdefault(_job.cell.path, {})[_job.method] = (
+        None if _src == _job.cell else f"{RESULTS}/{_src.path}/metrics.json")
+
+
+def threshold_from(w):
+    """Method -> the metrics.json its threshold is read from (a param: a change reruns the cell)."""
+    return THRESHOLD_FROM.get(f"{w.dataset}/{w.experiment}/n{w.n}_p{w.p}/seed{w.seed}", {})
+
+
+def threshold_inputs(w):
+    return sorted({f for f in threshold_from(w).values() if f})
 
 
 # ------------------------------------------------------------------------------ data contents

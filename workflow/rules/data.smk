@@ -47,7 +47,7 @@ rule split:
         npz=f"{CELL}/split.npz",
         json=f"{CELL}/split.json",
     params:
-        protocol=config["protocol"],
+        protocol=split_protocol,
         code=code_key("alarmbench.stages.split"),
         user=USER,
     log:
@@ -63,7 +63,7 @@ rule target_split:
         npz=f"{GROUP}/target_split.npz",
         json=f"{GROUP}/target_split.json",
     params:
-        protocol=config["protocol"],
+        protocol=split_protocol,
         code=code_key("alarmbench.stages.split"),
         user=USER,
     log:

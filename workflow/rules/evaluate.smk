@@ -8,11 +8,14 @@ rule evaluate:
         split=f"{CELL}/split.npz",
         scores=lambda w: [f"{cell_dir(w)}/{m}/scores.npz" for m in cell_methods(w)],
         info=lambda w: [f"{cell_dir(w)}/{m}/fit.json" for m in cell_methods(w)],
+        # the cells whose validation parts choose this cell's A³ thresholds (SPEC §6.3)
+        thresholds=threshold_inputs,
     output:
         f"{CELL}/metrics.json",
     params:
         methods=cell_methods,
         max_fpr=max_fpr,
+        threshold_from=threshold_from,
         epochs=lambda w: grid.epochs_for(RUN, w.dataset),
         code=code_key("alarmbench.stages.evaluate"),
     log:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alarmbench.data import download, registry
 from alarmbench.data.prepare import Prepared, fetch, load
+from alarmbench.data.protocols import split_protocol
 from alarmbench.data.splits import Split, SplitParams, make_split
 
 DEFAULT_RAW = Path("data/raw")
@@ -26,7 +27,10 @@ def prepare_dataset(name: str, *, raw_root: str | Path = DEFAULT_RAW, mirror: st
 
 def split_cell(prep: Prepared, *, experiment: str, seed: int, n_anomalies: int = 100, pollution: float = 0.0,
                user: dict | None = None, **protocol) -> Split:
+    """One cell's split. Without `split_protocol` the experiment's default applies (the A³ code's
+    for the A³ experiments, R2-AD2's otherwise; `data.protocols`), as in the workflow."""
     spec = registry.get(prep.name, user)
+    protocol.setdefault("split_protocol", split_protocol(experiment))
     params = SplitParams(spec.preset(experiment), seed=seed, n_train_anomalies=n_anomalies, pollution=pollution,
                          scaling=spec.scaling, **protocol)
     return make_split(prep, params, experiment=experiment)

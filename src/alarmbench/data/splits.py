@@ -7,6 +7,10 @@ The split seeds (42 for test, the experiment seed for val) are those of the orig
 scikit-learn calls, so test and val rows are identical to the authors'. The other draws come
 from named sub-streams of the experiment seed (`rng="substreams"`), or, with `rng="original"`,
 from one `default_rng(seed)` consumed in the authors' order.
+
+`split_protocol="a3_code"` switches the two steps where the A³ code differs (SPEC §1.5,
+`data.protocols`): the test split is drawn with the experiment seed, and the scaler is fitted on
+every row of the training split (`_test_seed`, `_scaler_rows`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from alarmbench.data.prepare import Prepared
+from alarmbench.data.protocols import A3_CODE, R2AD2, check_split_protocol
 from alarmbench.data.spec import ClassSetup
 from alarmbench.fileio import sha256_array, write_json, write_npz
 from alarmbench.rng import substream
@@ -42,8 +47,13 @@ class SplitParams:
     holdout_redraws: int = 0
     rng: str = "substreams"  # or "original"
     scaling: str = "minmax"  # or "divide255" (images)
+    split_protocol: str = R2AD2  # or "a3_code" (data.protocols): test seed and scaler rows
 
     def __post_init__(self) -> None:
+        try:
+            check_split_protocol(self.split_protocol, "split_protocol")
+        except ValueError as err:
+            raise SplitError(str(err)) from None
         if not 0.0 <= self.pollution < 1.0:
             raise SplitError(f"pollution must be in [0, 1), got {self.pollution}")
         if self.n_train_anomalies < 0:
@@ -119,6 +129,7 @@ def make_split(prep: Prepared, params: SplitParams, *, experiment: str = "") -> 
     rest, test_idx = _test_split(prep, params)
     train_idx, val_idx = train_test_split(rest, test_size=params.p_val, random_state=seed)
 
+    train_idx_all = train_idx
     labels = prep.labels[train_idx].copy()
     polluted = _pollute(labels, setup, params.pollution, rng_for("pollution"), prep.name)
     keep = _cap_anomalies(labels, setup, params.n_train_anomalies, rng_for("anomaly_cap"), prep.name)
@@ -129,7 +140,8 @@ def make_split(prep: Prepared, params: SplitParams, *, experiment: str = "") -> 
     val_idx = val_idx[np.isin(prep.labels[val_idx], setup.normal + setup.train_anomalies)]
     test_idx = test_idx[np.isin(prep.labels[test_idx], setup.normal + setup.test_anomalies)]
 
-    scale = _scaler(prep.X[train_idx[:n_normal]], params.scaling)
+    scale = _scaler(prep.X[_scaler_rows(params, all_train=train_idx_all, kept=train_idx, n_normal=n_normal)],
+                    params.scaling)
     holdout_rng = rng_for("holdout")
     n_hold = math.floor(params.holdout_fraction * n_normal)
     draws = [holdout_rng.choice(n_normal, n_hold, replace=False) for _ in range(1 + params.holdout_redraws)]
@@ -163,9 +175,21 @@ def _test_split(prep: Prepared, params: SplitParams) -> tuple[np.ndarray, np.nda
         return np.flatnonzero(~prep.is_test), np.flatnonzero(prep.is_test)
     from sklearn.model_selection import train_test_split
 
-    # "Split and forget": the same test rows for every experiment seed, as in the original.
-    rest, test = train_test_split(np.arange(len(prep.X)), test_size=params.p_test, random_state=params.test_seed)
+    rest, test = train_test_split(np.arange(len(prep.X)), test_size=params.p_test, random_state=_test_seed(params))
     return rest, test
+
+
+def _test_seed(params: SplitParams) -> int:
+    """R2-AD2: "split and forget", the same test rows for every experiment seed (`test_seed`, 42).
+    The A³ code: `random_state = seed`, so the test rows change with the experiment seed."""
+    return params.seed if params.split_protocol == A3_CODE else params.test_seed
+
+
+def _scaler_rows(params: SplitParams, *, all_train: np.ndarray, kept: np.ndarray, n_normal: int) -> np.ndarray:
+    """The rows the min-max scaler is fitted on. R2-AD2: the normal training rows after pollution
+    and the cap (`kept[:n_normal]`). The A³ code: every row of the training split, all classes
+    (anomalies and classes no view uses included), before the cap (`all_train`)."""
+    return all_train if params.split_protocol == A3_CODE else kept[:n_normal]
 
 
 def _pollute(labels: np.ndarray, setup: ClassSetup, p: float, rng: np.random.Generator, name: str) -> np.ndarray:
@@ -220,6 +244,15 @@ def _scaler(x_normal: np.ndarray, kind: str) -> _Scale:
     return _Scale(lambda x: mm.transform(x.reshape(len(x), -1)).astype(np.float32).reshape(x.shape), arrays)
 
 
+def _protocol_record(params: SplitParams, *, official_test: bool) -> dict:
+    """What `split_protocol` did to this cell, in words a reader of split.json needs no code for."""
+    a3 = params.split_protocol == A3_CODE
+    scaler = ("none (images: / 255)" if params.scaling == "divide255" else
+              "all training-split rows (every class)" if a3 else "normal training rows")
+    return {"name": params.split_protocol, "test_split_seed": None if official_test else _test_seed(params),
+            "scaler_fitted_on": scaler}
+
+
 def _describe(prep: Prepared, params: SplitParams, split: Split, experiment: str, n_normal: int) -> dict:
     def counts(y):
         values, n = np.unique(y, return_counts=True)
@@ -231,6 +264,7 @@ def _describe(prep: Prepared, params: SplitParams, split: Split, experiment: str
         "dataset": prep.name, "experiment": experiment, "seed": params.seed,
         "normal": list(setup["normal"]), "train_anomalies": list(setup["train_anomalies"]),
         "test_anomalies": list(setup["test_anomalies"]), "protocol": p,
+        "split_protocol": _protocol_record(params, official_test=prep.is_test is not None),
         "counts": {
             "n_normal_train": n_normal, "n_known_anomalies": int(split.a_train.sum()),
             "n_polluted": int(split.extra["polluted"].sum()), "n_holdout": int(len(split.holdout)),

@@ -1,10 +1,10 @@
 """Anomaly detectors behind one interface (`base.Detector`), looked up by id (`catalog.METHODS`).
 
 Ids follow the papers: `r2ad2` (3 snapshots) and `r2ad2-1` … `r2ad2-4` (the snapshot
-ablation), `a3` (A3v2, the baseline of the R2-AD2 paper), `a3-2020` (the original A³),
-`ae`, `gradcon`, `deepsad`, `deepsvdd`, `devnet`; baselines not in the papers: `deepsad-ruff`
-(Deep SAD as Ruff et al.'s reference code runs it, beside the R2-AD2 authors' `deepsad`), `iforest`,
-`gbdt`, `gbdt-od` and `pyod:<Class>` (any PyOD detector).
+ablation), `a3` (A3v2, the baseline of the R2-AD2 paper), `a3-2020` (the original A³; `a3-2020-preprint`:
+its preprint recipe), `ae`, `gradcon`, `deepsad`, `deepsvdd`, `devnet`; baselines not in the papers:
+`deepsad-ruff` (Deep SAD as Ruff et al.'s reference code runs it, beside the R2-AD2 authors' `deepsad`),
+`iforest`, `gbdt`, `gbdt-od` and `pyod:<Class>` (any PyOD detector).
 """
 
 from __future__ import annotations

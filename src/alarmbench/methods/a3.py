@@ -52,6 +52,7 @@ from alarmbench.nets.targets import build_target
 __all__ = [
     "A3_2020",
     "A3_ALARM_DIMS",
+    "A3_RECIPES",
     "A3_PREPRINT_ALARM_DIMS",
     "PAPER_SHIFTED_L1",
     "W_MAX",
@@ -235,23 +236,43 @@ def a3_target(split: Split, ctx: Context, *, epochs: int = 30) -> TargetNet:
     return model.eval()
 
 
-class A3_2020(Detector):
-    """A³-2020 (SPEC §4.1). Options (SPEC §9): `a3_noise` (default True), `a3_class_weights`
-    (default False), `a3_shifted_l1` (λ, default 0.0; True = the paper's 0.01), `a3_alarm_dims`
-    (default (1000, 500, 200, 75); the preprint's is (500, 200, 75)). All three paper switches
-    flipped (+ preprint dims) = the preprint recipe of §7 item 23b."""
+#: The two A³ training recipes (SPEC §7 items 22, 23b) as the defaults of the method options:
+#: "final" = the authors' final code (noise on, w = 1, λ = 0, alarm [1000, 500, 200, 75]), id
+#: `a3-2020`; "preprint" = the preprint's Table V (no noise counter-examples, automatic class
+#: weights, shifted L1 with λ = 0.01, alarm [500, 200, 75]), id `a3-2020-preprint`.
+A3_RECIPES = {
+    "final": {"a3_noise": True, "a3_class_weights": False, "a3_shifted_l1": 0.0, "a3_alarm_dims": A3_ALARM_DIMS},
+    "preprint": {"a3_noise": False, "a3_class_weights": True, "a3_shifted_l1": PAPER_SHIFTED_L1,
+                 "a3_alarm_dims": A3_PREPRINT_ALARM_DIMS},
+}
 
-    name = "a3-2020"
+
+class A3_2020(Detector):
+    """A³-2020 (SPEC §4.1). Options (SPEC §9): `a3_noise`, `a3_class_weights`, `a3_shifted_l1`
+    (λ; True = the paper's 0.01), `a3_alarm_dims`; their defaults are the recipe's
+    (`A3_RECIPES`): `recipe="final"` is id `a3-2020`, `recipe="preprint"` id `a3-2020-preprint`
+    (§7 item 23b). An option given explicitly overrides the recipe."""
+
+    def __init__(self, recipe: str = "final") -> None:
+        if recipe not in A3_RECIPES:
+            raise ValueError(f"A³-2020 recipe {recipe!r}: expected one of {list(A3_RECIPES)}")
+        self.recipe = recipe
+        self.name = "a3-2020" if recipe == "final" else f"a3-2020-{recipe}"
+
+    def recipe_option(self, ctx: Context, key: str):
+        return ctx.option(key, A3_RECIPES[self.recipe][key])
 
     def fit(self, split: Split, ctx: Context) -> A3_2020:
         device = ctx.device
         shape = sample_shape(split)
-        noise_on = bool(ctx.option("a3_noise", True))
-        lam = _shifted_l1_option(ctx.option("a3_shifted_l1", 0.0))
+        noise_on = bool(self.recipe_option(ctx, "a3_noise"))
+        lam = _shifted_l1_option(self.recipe_option(ctx, "a3_shifted_l1"))
         n_anom = int(split.a_train.sum())
         n_norm = int(len(split.a_train) - n_anom)
-        self.class_weight = automatic_class_weight(n_norm, n_anom) if ctx.option("a3_class_weights", False) else 1.0
-        dims = tuple(int(d) for d in ctx.option("a3_alarm_dims", A3_ALARM_DIMS))
+        weights_on = self.recipe_option(ctx, "a3_class_weights")
+        self.class_weight = automatic_class_weight(n_norm, n_anom) if weights_on else 1.0
+        self.shifted_l1, self.noise_on = lam, noise_on
+        self.dims = dims = tuple(int(d) for d in self.recipe_option(ctx, "a3_alarm_dims"))
 
         self.target = a3_target(split, ctx)
         # Frozen weights, but Keras keeps the target in training mode during alarm training.

@@ -115,6 +115,15 @@ _GBDT_OPTIONS = (
 )
 
 
+def _a3_2020_options(*, noise: bool, class_weights: bool, shifted_l1: float, dims: list[int]) -> tuple[Option, ...]:
+    return (
+        Option("a3_noise", (bool,), noise, "train with the N(0.5, 1) counter-examples"),
+        Option("a3_class_weights", (bool,), class_weights, "the paper's automatic anomaly class weight"),
+        Option("a3_shifted_l1", (bool, int, float), shifted_l1, "λ of the shifted L1 penalty (true: the paper's 0.01)"),
+        Option("a3_alarm_dims", (list, tuple), dims, "alarm layer widths"),
+    )
+
+
 def _r2ad2(k: int) -> Method:
     return Method(
         "r2ad2" if k == 3 else f"r2ad2-{k}", "r2ad2:R2AD2", "R2-AD2" if k == 3 else f"R2-AD2-{k}", True,
@@ -126,12 +135,13 @@ def _r2ad2(k: int) -> Method:
 METHODS: dict[str, Method] = {m.id: m for m in (
     _r2ad2(3), *(_r2ad2(k) for k in (1, 2, 4)),
     Method("a3", "a3:A3", "A³", True, targets=("ae",), features=("activations",)),
-    Method("a3-2020", "a3:A3_2020", "A³-2020", True, targets=("a3_ae",), options=(
-        Option("a3_noise", (bool,), True, "train with the N(0.5, 1) counter-examples"),
-        Option("a3_class_weights", (bool,), False, "the paper's automatic anomaly class weight"),
-        Option("a3_shifted_l1", (bool, int, float), 0.0, "λ of the shifted L1 penalty (true: the paper's 0.01)"),
-        Option("a3_alarm_dims", (list, tuple), [1000, 500, 200, 75], "alarm layer widths"),
-    )),
+    # A³-2020 as the final code trains it, and as the preprint's Table V did (SPEC §7 item 23b):
+    # one class, the recipe's switches as the options' defaults (methods/a3.py: A3_RECIPES).
+    Method("a3-2020", "a3:A3_2020", "A³-2020", True, targets=("a3_ae",), options=_a3_2020_options(
+        noise=True, class_weights=False, shifted_l1=0.0, dims=[1000, 500, 200, 75])),
+    Method("a3-2020-preprint", "a3:A3_2020", "A³ (preprint recipe)", True, kwargs={"recipe": "preprint"},
+           targets=("a3_ae",), options=_a3_2020_options(noise=False, class_weights=True, shifted_l1=0.01,
+                                                        dims=[500, 200, 75])),
     Method("ae", "ae:AEScore", "AE", True, targets=("ae",)),
     Method("gradcon", "gradcon:GradCon", "GradCon", True, targets=("gradcon",), options=(
         Option("gradcon_cosine", (str,), "elementwise", "cosine over elements or per layer",

@@ -20,7 +20,30 @@ from alarmbench.report.select import base_cells, prefer_epochs
 def sweep_figure(results: pd.DataFrame, x: str, metric: str, base: str | os.PathLike,
                  colours: dict | None = None) -> list[Path] | None:
     """Metric vs `x` ("pollution" or "n_anomalies") on known-anomaly cells: a panel per data set
-    plus their mean, a line per method, ± seed std bands. None when no data set has a sweep."""
+    plus their mean (when there are several), a line per method, ± seed std bands. None when no
+    data set has a sweep."""
+    made = sweep_panels(results, x, metric)
+    if made is None:
+        return None
+    panels, rows, mean = made
+    _write_sweep_csv(mean, Path(f"{base}.csv"), x)
+    colours = colours or palette(rows["method"].unique())
+    hue_order = [L.method_label(m) for m in sorted(rows["method"].unique(), key=L.method_sort_key)]
+    with sns.axes_style("whitegrid"):
+        fig, axes = grid(len(panels), width=max(3.2, 6.4 / len(panels)))  # one panel: wide, for the legend
+        for ax, (title, data) in zip(axes, panels):
+            sns.lineplot(data=data, x="x", y="value", hue="label", hue_order=hue_order, palette=colours,
+                         errorbar="sd", marker="o", ax=ax)
+            ax.set(title=title, xlabel="pollution (%)" if x == "pollution" else "known anomalies",
+                   ylabel=METRIC_AXIS.get(metric, metric))
+        shared_legend(fig, axes)
+        return save_figure(fig, base)
+
+
+def sweep_panels(results: pd.DataFrame, x: str, metric: str):
+    """(panels as (title, rows), the sweep rows, the per-seed mean over data sets) of a sweep
+    figure; the "mean" panel only when it averages more than one data set (with one it would
+    repeat that data set's panel). None when no data set has a sweep."""
     rows = prefer_epochs(results[(results["experiment"] == "known") & (results["metric"] == metric)
                                  & ~results["method"].isin(list(ABLATION))])
     fixed = "n_anomalies" if x == "pollution" else "pollution"
@@ -35,21 +58,10 @@ def sweep_figure(results: pd.DataFrame, x: str, metric: str, base: str | os.Path
         return None
     rows = pd.concat(keep, ignore_index=True)
     rows = rows.assign(x=rows[x] * (100 if x == "pollution" else 1), label=rows["method"].map(L.method_label))
-    colours = colours or palette(rows["method"].unique())
-    hue_order = [L.method_label(m) for m in sorted(rows["method"].unique(), key=L.method_sort_key)]
     datasets = sorted(rows["dataset"].unique(), key=L.dataset_sort_key)
     mean = rows.groupby(["label", "seed", "x"], as_index=False)["value"].mean()  # over data sets, per seed
-    _write_sweep_csv(mean, Path(f"{base}.csv"), x)
-    panels = [(L.dataset_label(d), rows[rows["dataset"] == d]) for d in datasets] + [("mean", mean)]
-    with sns.axes_style("whitegrid"):
-        fig, axes = grid(len(panels))
-        for ax, (title, data) in zip(axes, panels):
-            sns.lineplot(data=data, x="x", y="value", hue="label", hue_order=hue_order, palette=colours,
-                         errorbar="sd", marker="o", ax=ax)
-            ax.set(title=title, xlabel="pollution (%)" if x == "pollution" else "known anomalies",
-                   ylabel=METRIC_AXIS.get(metric, metric))
-        shared_legend(fig, axes)
-        return save_figure(fig, base)
+    panels = [(L.dataset_label(d), rows[rows["dataset"] == d]) for d in datasets]
+    return panels + ([("mean", mean)] if len(datasets) > 1 else []), rows, mean
 
 
 def _write_sweep_csv(mean: pd.DataFrame, path: Path, x: str) -> None:

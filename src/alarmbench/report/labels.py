@@ -13,7 +13,7 @@ from alarmbench.methods.catalog import METHODS
 DISPLAY_NAMES = {m.id: m.display for m in METHODS.values()} | {"r2ad2-3": "R2-AD2-3"}
 #: Methods that appear in the R2-AD2 or A³ result tables; everything else gets a dagger.
 PAPER_METHODS = frozenset(m.id for m in METHODS.values() if m.in_papers) | {"r2ad2-3"}
-_METHOD_ORDER = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3", "a3-2020", "deepsvdd",
+_METHOD_ORDER = ("r2ad2", "ae", "gradcon", "deepsad", "devnet", "a3", "a3-2020", "a3-2020-preprint", "deepsvdd",
                  "r2ad2-1", "r2ad2-2", "r2ad2-3", "r2ad2-4")
 DAGGER_NOTE = "not in the papers"
 EPOCHS_NOTE = ("(k ep.): every training loop of that data set ran k epochs instead of the papers' "

@@ -17,16 +17,18 @@ import pandas as pd
 
 from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
+from alarmbench.report.a3_table import PAPER_COLUMNS as A3_PAPER_COLUMNS
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.latex import Block, LatexTable
 from alarmbench.report.select import epochs_text, prefer_epochs, table_rows
 from alarmbench.report.tables import ablation_table
+from alarmbench.report.trust import withhold_reduced_epochs
 
 PAPER_FILES = {"table3": "r2ad2_table3_known.csv", "table4": "r2ad2_table4_unknown.csv",
                "table5": "r2ad2_table5_n_targets.csv", "a3_table5": "a3_table5_f1.csv"}
 R2AD2_METHODS = {"r2ad2": "R2-AD2", "ae": "AE", "gradcon": "GradCon", "deepsad": "DeepSAD", "devnet": "DevNet",
                  "a3": "A3"}  # R2-AD2's "A3" is A3v2 = our `a3`
-A3_METHODS = {"a3-2020": "a3", "a3": "a3", "ae": "baseline"}  # column prefixes of a3_table5_f1.csv
+A3_METHODS = A3_PAPER_COLUMNS  # column prefixes of a3_table5_f1.csv: only the preprint recipe's A³ (a3_table.py)
 TABLE_TITLES = {"table3": "R2-AD2 Table 3 (known)", "table4": "R2-AD2 Table 4 (unknown/transfer)",
                 "table5": "R2-AD2 Table 5 (snapshot ablation)", "a3_table5": "A³ Table V (threshold metrics)"}
 METRIC_ORDER = ("auc", "ap", "f1", "precision", "recall")
@@ -89,6 +91,8 @@ def _a3_rows(summary: pd.DataFrame) -> list[dict]:
             continue
         paper = pub.loc[rec["paper_experiment"]]
         paper_ds, variant = L.paper_dataset(rec["dataset"], "a3")
+        if paper_ds is None:  # not the A³ paper's data (e.g. digits): nothing to compare with
+            continue
         for method, prefix in A3_METHODS.items():
             for metric in ("f1", "precision", "recall"):
                 mean = rec.get(f"{method}_test_{metric}_mean", math.nan)
@@ -97,7 +101,8 @@ def _a3_rows(summary: pd.DataFrame) -> list[dict]:
                     continue
                 out.append({"table": "a3_table5", "experiment": rec["experiment"], "dataset": rec["dataset"],
                             "paper_dataset": paper_ds, "variant": variant or paper_ds != paper["data"],
-                            "method": method, "metric": metric, "n_anomalies": rec["n_anomalies"], "ours_mean": mean,
+                            "method": method, "metric": metric, "n_anomalies": rec["n_anomalies"],
+                            "epochs": rec.get(f"{method}_epochs", "paper"), "ours_mean": mean,
                             "ours_std": rec.get(f"{method}_test_{metric}_std"), "paper_mean": ref,
                             "paper_std": math.nan})
     return out
@@ -125,6 +130,7 @@ def compare(summary: pd.DataFrame, tol: float = 0.03, within_metrics=("auc", "ap
     default_note = [_default_note(v, e) for v, e in zip(df["variant"], df["epochs"])]
     df["note"] = df["note"].astype(object).where(df["note"].notna(), pd.Series(default_note, index=df.index))
     df = df.astype({"n_anomalies": "Int64", "ours_n": "Int64", "variant": bool})
+    df = withhold_reduced_epochs(df)  # rows not run at the papers' epochs: "needs a GPU run" (report.trust)
     key = [(list(PAPER_FILES).index(t), e, L.dataset_sort_key(d), L.method_sort_key(m), METRIC_ORDER.index(x))
            for t, e, d, m, x in zip(df["table"], df["experiment"], df["dataset"], df["method"], df["metric"])]
     return df.iloc[sorted(range(len(df)), key=key.__getitem__)].reset_index(drop=True)

@@ -51,10 +51,21 @@ def grid(n_panels: int, width: float = 3.2, height: float = 2.7) -> tuple[Figure
     return fig, axes[:n_panels]
 
 
-def shared_legend(fig: Figure, axes) -> None:
+def shared_legend(fig: Figure, axes, max_columns: int = 6) -> None:
+    """One legend below the panels, with as many columns (≤ `max_columns`) as fit the figure's
+    width: measured, since label widths vary (a fixed 6 columns ran off both edges of a 2-panel
+    figure)."""
     handles, labels = axes[0].get_legend_handles_labels()
     for ax in axes:
         if ax.get_legend():
             ax.get_legend().remove()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6), frameon=False)
+    if not handles:
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    for ncol in range(min(len(labels), max_columns), 0, -1):
+        legend = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
+        if ncol == 1 or legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width:
+            return
+        legend.remove()

@@ -16,10 +16,12 @@ log = logging.getLogger(__name__)
 
 
 def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str], info_json: list[str], cell: dict,
-                   max_fpr: float | None, out: str) -> None:
+                   max_fpr: float | None, out: str, threshold_from: dict[str, str | None] | None = None) -> None:
     """Metrics of every method of one cell, written as one JSON list: AUC/AP on val and test, the
     validation ROC, and (A3 protocol) F1/precision/recall on test at the threshold chosen on the
-    validation ROC under `max_fpr`. One job per cell, not per method: the metrics take
+    validation ROC under `max_fpr`. `threshold_from`: method → the metrics.json of the cell whose
+    validation part chose its threshold (SPEC §6.3: the largest n; `evaluate.threshold_source`);
+    missing or None: this cell's own. One job per cell, not per method: the metrics take
     milliseconds, a job's start-up (Python, scikit-learn) about two seconds of CPU."""
     split = Split.load(split_npz)
     records = []
@@ -27,17 +29,35 @@ def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str],
         with np.load(scores_file) as z:
             scores = {part: z[part] for part in ("val", "test")}
         info = json.loads(Path(info_file).read_text())
-        records.append(evaluate_record(split, scores, info, {**cell, "method": method}, max_fpr))
+        source = (threshold_from or {}).get(method)
+        chosen = reused_threshold(source, method) if source else None
+        records.append(evaluate_record(split, scores, info, {**cell, "method": method}, max_fpr, threshold=chosen))
     write_json(out, records)
 
 
+def reused_threshold(metrics_json: str, method: str) -> dict:
+    """The threshold a method's record in another cell's metrics.json chose, with where it came from."""
+    records = json.loads(Path(metrics_json).read_text())
+    rec = next((r for r in records if r["method"] == method), None)
+    if rec is None or "threshold" not in rec:
+        raise ValueError(f"{metrics_json}: no threshold of method {method!r} to reuse (its validation part "
+                         f"had a single class, or no max FPR applies there); set a3_threshold: per_cell")
+    return {"value": float(rec["threshold"]), "source": _cell_name(rec)}
+
+
+def _cell_name(rec: dict) -> str:
+    return "{dataset}/{experiment}/n{n_anomalies}_p{pollution}/seed{seed}".format(**rec)
+
+
 def evaluate_record(split: Split, scores: dict[str, np.ndarray], info: dict, cell: dict,
-                    max_fpr: float | None) -> dict:
-    """The metrics record of one (cell, method): the cell, the fit's record and the metrics."""
+                    max_fpr: float | None, threshold: dict | None = None) -> dict:
+    """The metrics record of one (cell, method): the cell, the fit's record and the metrics.
+    `threshold` ({"value", "source"}): a threshold chosen on another cell's validation part, applied
+    to this cell's test scores instead of one chosen here."""
     from alarmbench.evaluate.metrics import ranking_metrics, roc_points, threshold_at_max_fpr, threshold_metrics
 
     record = dict(cell) | dict(info)
-    what = "{dataset}/{experiment}/n{n_anomalies}_p{pollution}/seed{seed} {method}".format(**cell)
+    what = f"{_cell_name(cell)} {cell['method']}"
     # A small table's validation part may hold no anomaly (ADBench WBC: 9 rows): its metrics are
     # then undefined (NaN) and nothing is chosen on it; the test metrics are what is reported.
     parts = [("test", split.a_test)] + ([("val", split.a_val)] if len(np.unique(split.a_val)) > 1 else [])
@@ -48,11 +68,14 @@ def evaluate_record(split: Split, scores: dict[str, np.ndarray], info: dict, cel
         record.update(val_auc=float("nan"), val_ap=float("nan"))
         log.warning("%s: the validation part has a single class; validation metrics, ROC and threshold skipped",
                     what)
-        return record
-    record["roc_validation"] = roc_points(split.a_val, scores["val"])  # the part is in the name
+        if threshold is None:
+            return record
+    else:
+        record["roc_validation"] = roc_points(split.a_val, scores["val"])  # the part is in the name
     if max_fpr is not None:
-        threshold = threshold_at_max_fpr(split.a_val, scores["val"], max_fpr)
-        for key, value in threshold_metrics(split.a_test, scores["test"], threshold).items():
+        if threshold is None:
+            threshold = {"value": threshold_at_max_fpr(split.a_val, scores["val"], max_fpr), "source": _cell_name(cell)}
+        for key, value in threshold_metrics(split.a_test, scores["test"], threshold["value"]).items():
             record[f"test_{key}" if key != "threshold" else key] = value
-        record["max_fpr"] = max_fpr
+        record.update(max_fpr=max_fpr, threshold_source=threshold["source"])
     return record

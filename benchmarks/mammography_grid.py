@@ -2,10 +2,17 @@
 wall time per method and in total, and AUC/AP next to the paper and to the authors' own code.
 
     python benchmarks/mammography_grid.py --mirror ../shared/data [--workers 2] [--epochs E] [--precision bf16]
+        [--rng substreams|original] [--option holdout_redraw=true] [--out runs.jsonl]
 
 Each (method, seed) runs in its own single-threaded worker process (these networks are small:
 one job per core beats multi-threaded kernels); trained targets are shared per seed through a
 work directory. The authors' TF code needs ≈ 40 min for this grid on a 2-core CPU.
+
+`--rng original` draws the known anomalies and the hold-out from one `default_rng(seed)` in the
+authors' order (our seed s is then their seed s); `--option KEY=VALUE` sets a method option as
+`alarmbench run --option` does, for every method that declares it. `holdout_redraw=true` also
+stores the re-draws it reads (`--holdout-redraws`, default 3: one per segment of the 4-snapshot
+chain). `--out` appends each record as it finishes, so a stopped run leaves what it finished.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,7 +28,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from alarmbench.cli import _parse_value
 from alarmbench.device import PRECISIONS
+from alarmbench.methods import catalog
 
 METHODS = ["r2ad2", "gradcon", "a3", "deepsad", "devnet", "ae"]  # longest first: better packing
 SEEDS = [110, 210, 310, 410, 510]
@@ -30,17 +40,60 @@ AUTHORS_CODE = {"r2ad2": (.948, .713), "ae": (.899, .261), "gradcon": (.903, .29
                 "deepsad": (.742, .185)}  # the authors' TF code run here with this protocol (5-seed means)
 
 
+def method_options(method: str, options: dict) -> dict:
+    """The subset of `options` that `method` declares (so one --option can target one method of the grid)."""
+    declared = {o.name for o in catalog.method(method).options}
+    return {k: v for k, v in options.items() if k in declared}
+
+
+def parse_options(pairs: list[str], methods: list[str]) -> dict:
+    """KEY=VALUE pairs as `alarmbench run --option`; a key no method of the grid declares is an error."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--option {pair!r}: expected KEY=VALUE")
+        options[key] = _parse_value(value)
+    unknown = set(options) - {o.name for m in methods for o in catalog.method(m).options}
+    if unknown:
+        raise SystemExit(f"--option: {sorted(unknown)} is declared by none of the methods {methods}")
+    for m in methods:
+        catalog.check_options(m, method_options(m, options))  # wrong types fail here, before any job
+    return options
+
+
+def code_version() -> str:
+    """The commit the run's code is at, with "+dirty" when the tree has uncommitted changes."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
 def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | None,
-        precision: str = "tf32") -> dict:
+        precision: str = "tf32", options: dict | None = None, protocol: dict | None = None) -> dict:
     import torch
 
     torch.set_num_threads(1)
     from alarmbench.runner import CellSpec, run_cell
 
-    cell = CellSpec("mammography", method, seed, epochs=epochs, device="cpu", precision=precision)
+    cell = CellSpec("mammography", method, seed, epochs=epochs, device="cpu", precision=precision,
+                    options=method_options(method, options or {}), protocol=dict(protocol or {}))
     start = time.perf_counter()
-    record = run_cell(cell, mirror=mirror, raw_root=raw, work_dir=Path(work) / f"seed{seed}")
+    # Targets are shared within a seed and a protocol only (another rng is another split).
+    tag = "_".join(f"{k}-{v}" for k, v in sorted(cell.protocol.items()))
+    record = run_cell(cell, mirror=mirror, raw_root=raw, work_dir=Path(work) / f"seed{seed}{'_' + tag if tag else ''}")
     record["job_seconds"] = time.perf_counter() - start
+    record["options"] = dict(cell.options)
+    record["rng"] = cell.protocol.get("rng", "substreams")
+    record["holdout_redraws"] = int(cell.protocol.get("holdout_redraws", 0))
+    record["code"] = code_version()
+    record.pop("roc", None)  # the validation ROC curve: not needed here, and large
     return record
 
 
@@ -72,9 +125,21 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=SEEDS)
     parser.add_argument("--precision", default="tf32", choices=PRECISIONS,
                         help="run.precision; bf16 autocasts the alarms (R2-AD2, A3), the rest is unchanged on CPU")
-    parser.add_argument("--out", help="write the per-run records here (JSON lines)")
+    parser.add_argument("--rng", choices=["substreams", "original"], default="substreams",
+                        help="split draws: named sub-streams (ours) or one default_rng(seed) in the authors' order")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="method option, e.g. holdout_redraw=true (repeatable; given to the methods declaring it)")
+    parser.add_argument("--holdout-redraws", type=int,
+                        help="stored extra hold-out draws (protocol.holdout_redraws); default 3 with "
+                             "holdout_redraw=true, else 0")
+    parser.add_argument("--out", help="append the per-run records here as they finish (JSON lines)")
     parser.add_argument("--table-dir", help="also write the summary table here (CSV and Markdown)")
     args = parser.parse_args()
+    options = parse_options(args.option, args.methods)
+    redraws = args.holdout_redraws if args.holdout_redraws is not None else (3 if options.get("holdout_redraw") else 0)
+    if options.get("holdout_redraw") and redraws < 1:
+        raise SystemExit("holdout_redraw=true needs --holdout-redraws ≥ 1 (one per snapshot segment, e.g. 3)")
+    protocol = {"rng": args.rng} | ({"holdout_redraws": redraws} if redraws else {})
 
     with tempfile.TemporaryDirectory() as tmp:
         raw, work = Path(tmp) / "raw", Path(tmp) / "work"
@@ -82,17 +147,19 @@ def main() -> None:
         start = time.perf_counter()
         records = []
         with ProcessPoolExecutor(args.workers) as pool:
-            futures = [pool.submit(job, m, s, args.mirror, str(raw), str(work), args.epochs, args.precision)
+            futures = [pool.submit(job, m, s, args.mirror, str(raw), str(work), args.epochs, args.precision,
+                                   options, protocol)
                        for m in args.methods for s in args.seeds]
             for f in as_completed(futures):
                 r = f.result()
                 records.append(r)
+                if args.out:
+                    with open(args.out, "a") as fh:
+                        fh.write(json.dumps(r) + "\n")
                 print(f"  {r['method']:8s} seed {r['seed']}: {r['job_seconds']:6.1f} s  "
                       f"AUC {r['test_auc']:.3f}  AP {r['test_ap']:.3f}", flush=True)
         wall = time.perf_counter() - start
     df = pd.DataFrame(records)
-    if args.out:
-        Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
     summary = df.groupby("method").agg(
         auc=("test_auc", "mean"), auc_std=("test_auc", "std"), ap=("test_ap", "mean"), ap_std=("test_ap", "std"),
         fit_s=("fit_seconds", "mean"), job_s=("job_seconds", "sum")).reindex(args.methods)
@@ -105,7 +172,8 @@ def main() -> None:
     if args.table_dir:
         write_table(summary, Path(args.table_dir), wall, args)
     print(f"\nwall time, {len(records)} runs on {args.workers} workers: {wall:.1f} s "
-          f"(epochs: {'paper' if args.epochs is None else args.epochs}; precision {args.precision})")
+          f"(epochs: {'paper' if args.epochs is None else args.epochs}; precision {args.precision}; "
+          f"protocol {protocol}; options {options})")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,7 @@ work directory. The authors' TF code needs ≈ 40 min for this grid on a 2-core 
 `--rng original` draws the known anomalies and the hold-out from one `default_rng(seed)` in the
 authors' order (our seed s is then their seed s); `--option KEY=VALUE` sets a method option as
 `alarmbench run --option` does, for every method that declares it. `holdout_redraw=true` also
-stores the re-draws it reads (`--holdout-redraws`, default 3: one per segment of the 4-snapshot
-chain). `--out` appends each record as it finishes, so a stopped run leaves what it finished.
+stores the re-draw its snapshot segments read (`--holdout-redraws`, default 1). `--out` appends each record as it finishes, so a stopped run leaves what it finished.
 """
 
 from __future__ import annotations
@@ -130,15 +129,15 @@ def main() -> None:
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="method option, e.g. holdout_redraw=true (repeatable; given to the methods declaring it)")
     parser.add_argument("--holdout-redraws", type=int,
-                        help="stored extra hold-out draws (protocol.holdout_redraws); default 3 with "
+                        help="stored extra hold-out draws (protocol.holdout_redraws); default 1 with "
                              "holdout_redraw=true, else 0")
     parser.add_argument("--out", help="append the per-run records here as they finish (JSON lines)")
     parser.add_argument("--table-dir", help="also write the summary table here (CSV and Markdown)")
     args = parser.parse_args()
     options = parse_options(args.option, args.methods)
-    redraws = args.holdout_redraws if args.holdout_redraws is not None else (3 if options.get("holdout_redraw") else 0)
+    redraws = args.holdout_redraws if args.holdout_redraws is not None else (1 if options.get("holdout_redraw") else 0)
     if options.get("holdout_redraw") and redraws < 1:
-        raise SystemExit("holdout_redraw=true needs --holdout-redraws ≥ 1 (one per snapshot segment, e.g. 3)")
+        raise SystemExit("holdout_redraw=true needs --holdout-redraws ≥ 1 (the re-draw the snapshot segments read)")
     protocol = {"rng": args.rng} | ({"holdout_redraws": redraws} if redraws else {})
 
     with tempfile.TemporaryDirectory() as tmp:

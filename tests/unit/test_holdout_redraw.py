@@ -67,6 +67,12 @@ def test_fewer_stored_redraws_than_chains_fall_back_to_the_last(seen):
     assert all(rows_of(split, x) == sorted(split.extra["holdout_redraws"][0]) for _, x in seen[1:])
 
 
+def test_redraw_asked_for_but_not_stored_is_an_error(seen):
+    with pytest.raises(ValueError, match="stores no hold-out re-draw"):
+        snapshot_family(split_with_redraws(0), toy_context(epochs=2, holdout_redraw=True), 4)
+    assert seen == []  # before any training
+
+
 def test_rows_seen_by_some_snapshot_follow_the_draws():
     """What the switch changes on Mammography's scale: ¾ of the normal rows seen with one draw, 1 − ¼² with two."""
     split = split_with_redraws(1)
@@ -76,3 +82,12 @@ def test_rows_seen_by_some_snapshot_follow_the_draws():
     assert once == pytest.approx(0.75, abs=1 / n)
     assert twice == pytest.approx(1 - 0.25 ** 2, abs=0.05) and twice > once
     assert np.isin(split.extra["holdout_redraws"][0], np.arange(n)).all()
+
+
+def test_a_single_cell_run_stores_the_redraw_its_option_reads():
+    from alarmbench.runner import CellSpec
+
+    assert CellSpec("toy", "r2ad2", 110, options={"holdout_redraw": True}).split_protocol() == {"holdout_redraws": 1}
+    assert CellSpec("toy", "r2ad2", 110, options={"holdout_redraw": False}).split_protocol() == {}
+    explicit = CellSpec("toy", "r2ad2", 110, options={"holdout_redraw": True}, protocol={"holdout_redraws": 3, "rng": "original"})
+    assert explicit.split_protocol() == {"holdout_redraws": 3, "rng": "original"}

@@ -146,6 +146,10 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
     length = k if per_k else max(k, 4)
     fresh = bool(ctx.option("fresh_optimizer_at_snapshots", True))
     redraws = split.extra.get("holdout_redraws") if ctx.option("holdout_redraw", False) else None
+    if ctx.option("holdout_redraw", False) and (redraws is None or len(redraws) == 0):
+        # Never a silent single draw when the re-draw was asked for.
+        raise ValueError("option holdout_redraw is on but the split stores no hold-out re-draw; build it with "
+                         "protocol.holdout_redraws ≥ 1 (SplitParams.holdout_redraws)")
     if ctx.epochs is not None:  # an epoch override shortens the chain, never lengthens it
         t0, t = min(t0, ctx.epochs), max(1, min(t, ctx.epochs // 2))
 

@@ -83,7 +83,7 @@ def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | 
 
     cell = CellSpec("mammography", method, seed, epochs=epochs, device="cpu", precision=precision,
                     options=method_options(method, options or {}), protocol=dict(protocol or {}))
-    start = time.perf_counter()
+    code, start = code_version(), time.perf_counter()  # the code the job starts with
     # Targets are shared within a seed and a protocol only (another rng is another split).
     tag = "_".join(f"{k}-{v}" for k, v in sorted(cell.protocol.items()))
     record = run_cell(cell, mirror=mirror, raw_root=raw, work_dir=Path(work) / f"seed{seed}{'_' + tag if tag else ''}")
@@ -91,7 +91,7 @@ def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | 
     record["options"] = dict(cell.options)
     record["rng"] = cell.protocol.get("rng", "substreams")
     record["holdout_redraws"] = int(cell.protocol.get("holdout_redraws", 0))
-    record["code"] = code_version()
+    record["code"] = code
     record.pop("roc", None)  # the validation ROC curve: not needed here, and large
     return record
 

@@ -115,6 +115,12 @@ def redraw_effects(r2: pd.DataFrame) -> pd.DataFrame:
                 continue
             d = (wide[(m, True)] - wide[(m, False)]).dropna()
             rows.append({"rng": rng, "metric": m, "seeds": " ".join(map(str, d.index)), **paired(d.to_numpy())})
+    if r2.rng.nunique() > 1:  # both rngs together: pairs are (rng, seed)
+        wide = r2.pivot_table(index=["rng", "seed"], columns="redraw", values=list(METRICS))
+        for m in METRICS:
+            if (m, True) in wide and (m, False) in wide:
+                d = (wide[(m, True)] - wide[(m, False)]).dropna()
+                rows.append({"rng": "both", "metric": m, "seeds": f"{len(d)} (rng, seed) pairs", **paired(d.to_numpy())})
     return pd.DataFrame(rows)
 
 

@@ -59,7 +59,7 @@ def check_config(config: dict) -> None:
         check_options(method, options or {}, workflow=True)
         if (options or {}).get("holdout_redraw") and not config.get("protocol", {}).get("holdout_redraws"):
             raise ConfigError(f"method_options.{method}.holdout_redraw: true needs stored re-draws; set "
-                              f"protocol.holdout_redraws to the number of snapshot segments (e.g. 3)")
+                              f"protocol.holdout_redraws: 1 (the re-draw the snapshot segments read)")
     for name, grid in config["grids"].items():
         where = f"grids.{name}"
         for method in grid["methods"]:

@@ -35,6 +35,7 @@ class CellSpec:
     precision: str = "tf32"  # device.set_precision
     threads: int = 1
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
+    protocol: dict = field(default_factory=dict)  # split-protocol switches (SplitParams: rng, holdout_redraws, …)
 
     def __post_init__(self) -> None:
         if self.epochs is not None and int(self.epochs) < 1:
@@ -42,6 +43,11 @@ class CellSpec:
         if int(self.seed) < 0:
             raise ValueError(f"seed must be ≥ 0, got {self.seed}")
         catalog.check_options(self.method, self.options)
+
+    def split_protocol(self) -> dict:
+        """The split switches; the hold-out re-draw, when an option asks for it, is stored unless set."""
+        wants_redraw = bool(self.options.get("holdout_redraw", False))
+        return ({"holdout_redraws": 1} if wants_redraw else {}) | dict(self.protocol)
 
     def run_params(self) -> dict:
         """The `run` dict of a workflow job for this cell."""
@@ -70,7 +76,8 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
     prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror)
     n = effective_n(registry.get(cell.dataset), cell.n_anomalies)  # the workflow's rule for small tables
-    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution)
+    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,
+                       **cell.split_protocol())
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,

@@ -8,7 +8,7 @@ They differ in two places (SPEC §1.5, §7 items 24-25):
   A³ code fits it on every row of the training split (all classes, anomalies and excluded classes
   included), before any filtering.
 
-The A³ experiments (names starting with `a3_experiments_only`, default "a3-") use the A³ code's
+The A³ experiments (names starting with `A3_PREFIX`, "a3-") use the A³ code's
 protocol unless `protocol.a3_split: r2ad2` says otherwise; every other experiment uses R2-AD2's.
 Nothing here imports NumPy or scikit-learn: the workflow resolves it at every DAG build.
 """

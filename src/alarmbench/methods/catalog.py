@@ -103,7 +103,7 @@ FEATURES: dict[str, Feature] = {f.kind: f for f in (
 
 _R2AD2_OPTIONS = (
     Option("fresh_optimizer_at_snapshots", (bool,), True, "fresh Adam at every snapshot segment (the original)"),
-    Option("holdout_redraw", (bool,), False, "each segment trains on another stored hold-out draw (the original)"),
+    Option("holdout_redraw", (bool,), False, "the segments train on a stored re-draw of the hold-out, not T0's (the original)"),
     Option("snapshots_per_k", (bool,), False, "a snapshot chain per k, as the original (alarmbench run only)"),
 )
 _GBDT_OPTIONS = (

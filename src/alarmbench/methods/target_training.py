@@ -140,19 +140,26 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
     T0 epochs on the 75 % hold-out, then a fresh Adam (Keras does not restore optimiser slots from
     the saved GAA-AE) carried through the T-epoch segments. By default one chain of 4 serves every
     k (GAA-k uses its first k snapshots); `snapshots_per_k` retrains a chain per k as the original
-    does, `holdout_redraw` trains each segment on a different stored hold-out draw.
+    does, `holdout_redraw` trains the segments on a stored re-draw of the hold-out instead of T0's.
     """
     per_k = bool(ctx.option("snapshots_per_k", False))
     length = k if per_k else max(k, 4)
     fresh = bool(ctx.option("fresh_optimizer_at_snapshots", True))
     redraws = split.extra.get("holdout_redraws") if ctx.option("holdout_redraw", False) else None
+    if ctx.option("holdout_redraw", False) and (redraws is None or len(redraws) == 0):
+        # Never a silent single draw when the re-draw was asked for.
+        raise ValueError("option holdout_redraw is on but the split stores no hold-out re-draw; build it with "
+                         "protocol.holdout_redraws ≥ 1 (SplitParams.holdout_redraws)")
     if ctx.epochs is not None:  # an epoch override shortens the chain, never lengthens it
         t0, t = min(t0, ctx.epochs), max(1, min(t, ctx.epochs // 2))
 
     def holdout(i: int) -> torch.Tensor:
-        # The original draws a new 75 % subset at each use: T0 sees the first, segment i the (i+1)-th.
-        idx = split.holdout if redraws is None or i == 0 else redraws[min(i - 1, len(redraws) - 1)]
-        return as_tensor(split.train_target[idx], ctx)
+        # The original draws a new 75 % subset at every `to_data`: T0 (GAA-AE) reads one, and each
+        # GAA-k fits all its segments on the one subset of its own `to_data` (GAA.add_target's
+        # x_train), so the segments share one re-draw; chain k of `snapshots_per_k` reads re-draw k−1.
+        if redraws is None or i == 0:
+            return as_tensor(split.train_target[split.holdout], ctx)
+        return as_tensor(split.train_target[redraws[min(k - 1, len(redraws) - 1) if per_k else 0]], ctx)
 
     def build() -> TargetNet:
         return r2ad2_target(sample_shape(split), ctx.hparams.encoder).to(ctx.device)

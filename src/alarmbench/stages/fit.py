@@ -3,6 +3,7 @@ score its validation and test parts; `alarmbench run` fits through `fit_and_scor
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 
@@ -11,6 +12,9 @@ import numpy as np
 from alarmbench.data.splits import Split
 from alarmbench.fileio import write_json, write_npz
 from alarmbench.stages.context import job_context, job_fingerprint
+from alarmbench.stagelog import timed
+
+log = logging.getLogger(__name__)
 
 
 def fit_and_score(split: Split, method: str, ctx) -> tuple[dict[str, np.ndarray], dict]:
@@ -24,8 +28,10 @@ def fit_and_score(split: Split, method: str, ctx) -> tuple[dict[str, np.ndarray]
     start = time.perf_counter()
     detector.fit(split, ctx)
     fit_seconds = time.perf_counter() - start
+    log.info("fit %s: %.2f s", method, fit_seconds)
     start = time.perf_counter()
     scores = {part: np.asarray(detector.score_split(split, part), dtype=np.float64) for part in ("val", "test")}
+    log.info("score %s (val, test): %.2f s", method, time.perf_counter() - start)
     info = {"fit_seconds": round(fit_seconds, 3), "score_seconds": round(time.perf_counter() - start, 3),
             "device": str(ctx.device), "precision": ctx.precision, "threads": torch.get_num_threads(),
             "options": dict(ctx.options), "alarmbench": __version__, "torch": torch.__version__,
@@ -36,9 +42,12 @@ def fit_and_score(split: Split, method: str, ctx) -> tuple[dict[str, np.ndarray]
 def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run: dict, code: str,
                     targets_dir: str, features: dict, work_dir: str, out_scores: str, out_info: str,
                     inputs: list[str] = (), user: dict | None = None) -> None:
-    split = Split.load(split_npz)
+    log.info("fit_score: method %s, data set %s, seed %d, split %s", method, dataset, seed, split_npz)
+    with timed(log, "load split"):
+        split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=targets_dir, work_dir=work_dir,
                       features=features, user=user, fingerprint=job_fingerprint(code, run, [split_npz, *inputs]))
     scores, info = fit_and_score(split, method, ctx)
-    write_npz(out_scores, **scores)
-    write_json(out_info, info)
+    with timed(log, "write scores and record"):
+        write_npz(out_scores, **scores)
+        write_json(out_info, info)

@@ -68,7 +68,9 @@ def _output_into(fh: IO[str]) -> Iterator[None]:
 def _describe(job) -> str:
     """rule, wildcards, threads and resources of a Snakemake job object (`snakemake` in a script)."""
     wildcards = ", ".join(f"{k}={v}" for k, v in dict(job.wildcards.items()).items())
-    resources = ", ".join(f"{k}={v}" for k, v in dict(job.resources.items()).items() if not k.startswith("_"))
+    shown = {k: v for k, v in dict(job.resources.items()).items()
+             if not k.startswith("_") and k not in ("mem", "mem_mib", "disk", "disk_mib")}  # mem_mb, disk_mb say it
+    resources = ", ".join(f"{k}={v}" for k, v in shown.items())
     return f"rule {job.rule} [{wildcards}], threads {job.threads}, resources {resources or 'none'}"
 
 

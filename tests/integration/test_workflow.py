@@ -139,9 +139,9 @@ def test_changing_the_checkpoint_interval_reruns_nothing(workflow):
 def test_job_logs_say_what_ran(workflow):
     """The scripts' wiring (issue 16): the rule and wildcards, device, shapes, each epoch's loss
     (run.epochs = 1), stage timings; no progress bar text."""
-    cell = "breast_cancer/known/n20_p0.0/seed110"
+    cell = "breast_cancer/known/n20_p0/seed110"
     fit = (workflow / "logs" / "fit" / cell / "a3.log").read_text()
-    assert "job: rule fit_score [dataset=breast_cancer, experiment=known, n=20, p=0.0, seed=110, method=a3]" in fit
+    assert "job: rule fit_score [dataset=breast_cancer, experiment=known, n=20, p=0, seed=110, method=a3]" in fit
     assert "device cpu, precision tf32, torch threads 1, epochs 1, checkpoint every 300 s" in fit
     assert re.search(r"split: train \d+×30 .*features activations: train \d+×\d+ float16", fit, re.S)
     assert re.search(r"a3 epoch 1/1: loss \S+, \d+\.\d\d s", fit) and re.search(r"fit a3: \d+\.\d\d s", fit)

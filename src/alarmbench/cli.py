@@ -189,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"alarmbench: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        from alarmbench.workflow_log import release_console
+
+        release_console()  # `run`'s stderr logging ends with the command (several calls in one process)
 
 
 if __name__ == "__main__":

@@ -30,21 +30,46 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 log = logging.getLogger(__name__)
 
 
-def _install(stream: IO[str], level: int) -> logging.Handler:
-    """A root handler on `stream` at `level`, with Python warnings routed into logging."""
-    handler = logging.StreamHandler(stream)
+def _install(handler: logging.Handler, level: int) -> logging.Handler:
+    """`handler` on the root logger at `level`, with Python warnings routed into logging."""
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.setLevel(level)
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(min(level, root.getEffectiveLevel()))
+    # Off first: captureWarnings(True) does nothing while logging believes it still captures,
+    # which is wrong once someone else restored `warnings.showwarning` (pytest does per test).
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     return handler
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler on whatever `sys.stderr` is when a line is written (not when it was made)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def to_console(quiet: bool = False) -> logging.Handler:
-    """Log to stderr (`alarmbench run`): INFO and up, or only warnings and errors when `quiet`."""
-    return _install(sys.stderr, logging.WARNING if quiet else logging.INFO)
+    """Log to stderr (`alarmbench run`): INFO and up, or only warnings and errors when `quiet`.
+    Configures once: a second call replaces the first one's handler."""
+    release_console()
+    return _install(_Stderr(), logging.WARNING if quiet else logging.INFO)
+
+
+def release_console() -> list[logging.Handler]:
+    """Remove (and return) the handler of `to_console`, if any."""
+    root = logging.getLogger()
+    found = [h for h in root.handlers if isinstance(h, _Stderr)]
+    for handler in found:
+        root.removeHandler(handler)
+    return found
 
 
 @contextlib.contextmanager
@@ -82,7 +107,8 @@ def logged(path: str, job=None) -> Iterator[None]:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     with open(path, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as fh:
-        handler = _install(fh, logging.INFO)
+        console = release_console()  # its stderr is the log file now: no line twice
+        handler = _install(logging.StreamHandler(fh), logging.INFO)
         try:
             with _output_into(fh):
                 if job is not None:
@@ -104,6 +130,8 @@ def logged(path: str, job=None) -> Iterator[None]:
         finally:
             logging.getLogger().removeHandler(handler)
             logging.captureWarnings(False)
+            for h in console:
+                logging.getLogger().addHandler(h)
 
 
 def _footer(outcome: str, began: float) -> None:

@@ -164,3 +164,28 @@ def test_cli_logs_on_stderr_unless_quiet(monkeypatch):
         err.truncate(0)
         assert ("toy epoch 3/3: loss 1" in text) is shown
         assert "UserWarning: visible either way" in text
+
+
+def test_console_logging_is_configured_once_and_follows_stderr(monkeypatch, tmp_path):
+    import logging
+
+    from alarmbench.cli import main
+
+    def console():
+        return [h for h in logging.getLogger().handlers if type(h).__name__ == "_Stderr"]
+
+    main(["run", "--dataset", "digits", "--method", "devnet", "--seed", "1", "--option", "devnet_fixd=1",
+          "--out", "x.json"])
+    assert console() == []  # `alarmbench run` leaves no handler behind (several calls in one process)
+    to_console()
+    to_console(quiet=True)
+    assert len(console()) == 1 and console()[0].level == logging.WARNING
+    err = io.StringIO()
+    monkeypatch.setattr("sys.stderr", err)
+    logging.getLogger("alarmbench.test").warning("to the stderr of now")
+    assert "WARNING alarmbench.test: to the stderr of now" in err.getvalue()
+    with logged(str(tmp_path / "job.log")):  # a job's log file is the only place its lines go
+        logging.getLogger("alarmbench.test").warning("into the log only")
+    assert "into the log only" in (tmp_path / "job.log").read_text() and "into the log only" not in err.getvalue()
+    assert len(console()) == 1  # back after the job
+    logging.getLogger().removeHandler(console()[0])

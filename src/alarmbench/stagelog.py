@@ -1,7 +1,8 @@
 """What a job says in its log: stage timings and the shapes it works on.
 
 Apart from `workflow_log` (where the lines go), so that a change of the log file's wiring does not
-change the stages' code keys and rerun every job.
+change the stages' code keys and rerun every job; it imports no other alarmbench module, so it adds
+nothing else to any stage's code key.
 """
 
 from __future__ import annotations
@@ -35,11 +36,3 @@ def describe_split(split) -> str:
     return (f"train {shape(split.x_train)} ({len(split.a_train) - n_anom} normal, {n_anom} anomalous), "
             f"val {shape(split.x_val)}, test {shape(split.x_test)}, target {shape(split.train_target)} "
             f"(hold-out {len(split.holdout)} rows)")
-
-
-def describe_cache(path) -> str:
-    """A feature cache folder: rows × row shape and dtype (from its header; nothing is read)."""
-    from alarmbench.features.cache import FeatureCache
-
-    cache = FeatureCache(path)
-    return f"{'×'.join(str(d) for d in (cache.n_rows, *cache.row_shape))} {cache.dtype}"

@@ -13,7 +13,7 @@ from alarmbench.data import registry
 from alarmbench.data.spec import HyperParams, default_hparams
 from alarmbench.data.splits import Split
 from alarmbench.fileio import sha256_file
-from alarmbench.stagelog import describe_cache, describe_split
+from alarmbench.stagelog import describe_split
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,14 @@ def _digest(path: Path) -> str:
     """Content hash of an input file, or of a feature cache folder's header (which hashes its source)."""
     path = Path(path)
     return sha256_file(path / "header.json" if path.is_dir() else path)
+
+
+def describe_cache(path) -> str:
+    """A feature cache folder: rows × row shape and dtype (its header; no rows are read)."""
+    from alarmbench.features.cache import FeatureCache
+
+    cache = FeatureCache(path)
+    return f"{'×'.join(str(d) for d in (cache.n_rows, *cache.row_shape))} {cache.dtype}"
 
 
 def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:

@@ -13,13 +13,18 @@ random target snapshots), the alarm step (BN inference, dropout on, real + count
 Adam on the alarm) and the BN step (BN training on the real batch, alarm inference, Adam on BN).
 --precision is the methods' `run.precision`: tf32 (default; TF32 matmuls on CUDA, nothing on CPU),
 fp32 (IEEE), bf16 (the two alarm forwards under bf16 autocast, opt-in: it changes the numerics).
+On CUDA the achieved rate is given against the device's dense bf16 and TF32 peaks (PEAKS, looked
+up by the name `nvidia-smi --query-gpu=name` prints); --json writes every figure to a file
+(benchmarks/gpu_check.sh reads it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -34,9 +39,11 @@ from alarmbench.nets.targets import r2ad2_target
 
 FEATURES = {"nsl_kdd_20": 122, "mammography": 6}  # model-input width of the dense data sets
 K = 3  # snapshots: R2AD2()'s default (GAA-3)
-# Dense bf16 peak TFLOP/s by device-name substring, first match wins: an H100 SXM reports itself as
-# "NVIDIA H100 80GB HBM3", so the PCIe entry must come before the generic one.
-BF16_PEAK = [("H200", 989.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("A100", 312.0)]
+# Dense (no sparsity) peak TFLOP/s (bf16, TF32) by device-name substring, first match wins: NVIDIA's
+# data sheets (H100/H200 SXM 989.4 / 494.7; NVL 835.5 / 417.5; H100 PCIe 756 / 378; A100 312 / 156).
+# An H100 SXM reports itself as "NVIDIA H100 80GB HBM3", so PCIe and NVL must come first.
+PEAKS = [("H200 NVL", 835.5, 417.5), ("H200", 989.4, 494.7), ("H100 PCIe", 756.0, 378.0),
+         ("H100 NVL", 835.5, 417.5), ("H100", 989.4, 494.7), ("A100", 312.0, 156.0)]
 PARTS = ("counter-example gradients", "alarm step", "BN step")
 
 
@@ -142,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="resident features: the cache's fp16 (workflow) or fp32 (computed in the job)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--precision", choices=PRECISIONS, default="tf32", help="as run.precision (device.set_precision)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
 
     if args.threads:
@@ -191,20 +199,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"analytic FLOPs/step: {(f_alarm + f_bn) / 1e9:.4g} GFLOP (alarm step {f_alarm / 1e9:.4g}, "
           f"BN step {f_bn / 1e9:.4g}; counter-example gradients excluded)")
     print(f"achieved: {rate / 1e12:.3g} TFLOP/s over the whole step, {rate_alarm / 1e12:.3g} over alarm + BN steps")
+    figures = {"device": str(device), "device_name": name, "torch": torch.__version__, "precision": args.precision,
+               "dataset": args.dataset, "n_params": p, "k": K, "batch": b, "steps": args.steps,
+               "samples_per_s": b * args.steps / wall, "steps_per_s": args.steps / wall,
+               "gflop_per_step": (f_alarm + f_bn) / 1e9, "tflops": rate / 1e12, "tflops_alarm_bn": rate_alarm / 1e12,
+               "ms_per_step": {part: s / args.steps * 1e3 for part, s in zip(PARTS, split)}}
     if device.type == "cuda":
-        peak = next((v for key, v in BF16_PEAK if key.lower() in name.lower()), None)
-        print("dense bf16 peak: unknown for this device" if peak is None else
-              f"dense bf16 peak {peak:.0f} TFLOP/s: {rate / 1e12 / peak:.1%} (whole step), "
-              f"{rate_alarm / 1e12 / peak:.1%} (alarm + BN steps)")
+        peak = next(((bf16, tf32) for key, bf16, tf32 in PEAKS if key.lower() in name.lower()), None)
+        if peak is None:
+            print("dense bf16 / TF32 peaks: unknown for this device")
+        else:
+            for label, value in zip(("bf16", "tf32"), peak):
+                figures[f"peak_{label}"], figures[f"of_peak_{label}"] = value, rate / 1e12 / value
+                print(f"dense {label} peak {value:.0f} TFLOP/s: {rate / 1e12 / value:.1%} (whole step), "
+                      f"{rate_alarm / 1e12 / value:.1%} (alarm + BN steps)")
     else:
         m, n = min(2 * b * K, 1024), 4 * hp.alarm[0]  # the first LSTM's input projection, rows capped
         ref = gemm_peak(m, p, n, device)
+        figures["reference_fp32_gemm_tflops"] = ref / 1e12
         print(f"reference fp32 GEMM ({m}×{p} @ {p}×{n}): {ref / 1e12:.3g} TFLOP/s; "
               f"achieved = {rate / ref:.0%} (whole step), {rate_alarm / ref:.0%} (alarm + BN steps)")
         # Well below 100 % means other processes took the CPUs: the rates are then lower bounds.
         print(f"CPU obtained: {cpu / wall / torch.get_num_threads():.0%} of {torch.get_num_threads()} threads")
     print("split per step: " + ", ".join(f"{part} {s / args.steps * 1e3:,.1f} ms ({s / wall:.1%})"
                                          for part, s in zip(PARTS, split)))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
 
 

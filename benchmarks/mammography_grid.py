@@ -2,10 +2,16 @@
 wall time per method and in total, and AUC/AP next to the paper and to the authors' own code.
 
     python benchmarks/mammography_grid.py --mirror ../shared/data [--workers 2] [--epochs E] [--precision bf16]
+    python benchmarks/mammography_grid.py --from-runs reports/mammography_baselines/runs.jsonl \
+        --wall-seconds 466 --table-dir reports/mammography_baselines   # the table again, no run
 
 Each (method, seed) runs in its own single-threaded worker process (these networks are small:
 one job per core beats multi-threaded kernels); trained targets are shared per seed through a
 work directory. The authors' TF code needs ≈ 40 min for this grid on a 2-core CPU.
+
+The paper columns and their verdicts (|Δ| ≤ max(published std, .03), AUC and AP) come from
+`alarmbench.report.paper`, the authors'-code columns (their runs of this grid on this machine,
+`../shared/peers/authors_code_mammography.csv`, when present) from `alarmbench.report.peers`.
 """
 
 from __future__ import annotations
@@ -21,15 +27,12 @@ from pathlib import Path
 import pandas as pd
 
 from alarmbench.device import PRECISIONS
+from alarmbench.evaluate.aggregate import records_to_frame, summarise
+from alarmbench.report.paper import compare
+from alarmbench.report.peers import load_peers, parse_peers, peer_columns, resolve_peers
 
 METHODS = ["r2ad2", "gradcon", "a3", "deepsad", "devnet", "ae"]  # longest first: better packing
 SEEDS = [110, 210, 310, 410, 510]
-PAPER = {"r2ad2": (.94, .01, .69), "devnet": (.94, .01, .65), "ae": (.90, .01, .27), "gradcon": (.89, .01, .26),
-         "a3": (.88, .04, .43), "deepsad": (.69, .23, .16)}  # AUC mean, AUC std, AP (R2-AD2 paper, Table 3)
-AUTHORS_CODE = {"r2ad2": (.948, .713), "ae": (.899, .261), "gradcon": (.903, .299), "a3": (.851, .381),
-                "deepsad": (.742, .185)}  # the authors' TF code run here with this protocol (5-seed means)
-
-
 def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | None,
         precision: str = "tf32") -> dict:
     import torch
@@ -44,20 +47,52 @@ def job(method: str, seed: int, mirror: str, raw: str, work: str, epochs: int | 
     return record
 
 
-def write_table(summary: pd.DataFrame, out: Path, wall: float, args) -> None:
+def references(records: list[dict], peers: dict) -> pd.DataFrame:
+    """Per method and metric (auc, ap): the paper's mean ± std with its verdict and, where a peer
+    file covers the method, the authors' code's mean ± std and the tests over seeds."""
+    results = records_to_frame(records)
+    cmp = compare(summarise(results))
+    cmp = peer_columns(cmp, results, load_peers(peers))
+    return cmp[cmp["table"] == "table3"].set_index(["method", "metric"])
+
+
+def _pair(ref: pd.DataFrame, m: str, col: str, fmt) -> str:
+    """'x / y' for AUC and AP of method m, '–' where neither exists."""
+    cells = [ref.loc[(m, x), col] if (m, x) in ref.index else None for x in ("auc", "ap")]
+    return "–" if all(c is None or pd.isna(c) for c in cells) else " / ".join(fmt(c) for c in cells)
+
+
+def write_table(summary: pd.DataFrame, ref: pd.DataFrame, out: Path, wall: float | None, args) -> None:
     """The summary as CSV and as a Markdown table (mean ± std over seeds; † = not in the papers)."""
     out.mkdir(parents=True, exist_ok=True)
     summary.round(4).to_csv(out / "mammography_known_n100.csv")
-    lines = ["| method | test AUC | test AP | fit s (mean per seed) | paper AUC / AP |", "|---|---|---|---|---|"]
+
+    def num(x, d=2):
+        return "–" if x is None or pd.isna(x) else f"{x:.{d}f}"
+
+    lines = ["| method | test AUC | test AP | fit s (mean per seed) | paper AUC / AP | within AUC / AP "
+             "| authors' code AUC / AP | Welch p AUC / AP | Mann–Whitney p AUC / AP |", "|---" * 9 + "|"]
     for m, r in summary.iterrows():
-        name = m if m in PAPER else f"{m} †"
-        paper = f"{PAPER[m][0]:.2f} / {PAPER[m][2]:.2f}" if m in PAPER else "–"
-        lines.append(f"| {name} | {r.auc:.3f} ± {r.auc_std:.3f} | {r.ap:.3f} ± {r.ap_std:.3f} | {r.fit_s:.1f} | {paper} |")
+        in_paper = (m, "auc") in ref.index
+        name = m if in_paper else f"{m} †"
+        paper = _pair(ref, m, "paper_mean", num)
+        within = _pair(ref, m, "within", lambda w: "–" if pd.isna(w) else ("yes" if w else "**no**"))
+        theirs = _pair(ref, m, "peer_mean", lambda x: num(x, 3))
+        welch = _pair(ref, m, "welch_p", lambda x: num(x, 3))
+        mwu = _pair(ref, m, "mannwhitney_p", lambda x: num(x, 3))
+        lines.append(f"| {name} | {r.auc:.3f} ± {r.auc_std:.3f} | {r.ap:.3f} ± {r.ap_std:.3f} | {r.fit_s:.1f} "
+                     f"| {paper} | {within} | {theirs} | {welch} | {mwu} |")
+    wall_text = f"Wall time {wall:.0f} s on {args.workers} single-threaded workers. " if wall is not None else ""
+    command = ("python benchmarks/mammography_grid.py --mirror ../shared/data --methods " + " ".join(args.methods)
+               + f" --table-dir {out}")
     lines += ["", f"Mammography (ODDS via the ADBench copy), known anomalies n = 100, seeds {args.seeds}, "
               f"epochs: {'the papers' if args.epochs is None else args.epochs}; † = not in the papers. "
-              f"Wall time {wall:.0f} s on {args.workers} single-threaded workers. "
-              "Produced by `python benchmarks/mammography_grid.py --mirror ../shared/data --methods "
-              + " ".join(args.methods) + f" --table-dir {out}`.",
+              + wall_text + f"Produced by `{command}`"
+              + (f" (table rebuilt from its runs: `--from-runs {args.from_runs}`)." if args.from_runs else "."),
+              "", "Within: |Δ| ≤ max(published std, .03) of the R2-AD2 paper's Table 3, for AUC and AP. Authors' "
+              "code: their own code run on this machine on the same protocol (`../shared/peers/`), mean of one "
+              "run per seed; Welch's t-test and the Mann–Whitney U test, two-sided, our five seeds against "
+              "theirs (the full comparison with std, Hedges' g and CL: `paper_comparison.md` of a report).",
               "", "Fit seconds: targets shared within a seed (the AE of `ae` and `a3`) are counted in the run that "
               "trained them first."]
     (out / "mammography_known_n100.md").write_text("\n".join(lines) + "\n")
@@ -74,8 +109,46 @@ def main() -> None:
                         help="run.precision; bf16 autocasts the alarms (R2-AD2, A3), the rest is unchanged on CPU")
     parser.add_argument("--out", help="write the per-run records here (JSON lines)")
     parser.add_argument("--table-dir", help="also write the summary table here (CSV and Markdown)")
+    parser.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
+                        help="the authors' code's runs (default: ../shared/peers/authors_code_mammography.csv "
+                             "if present; none: --peers)")
+    parser.add_argument("--from-runs", metavar="JSONL", help="no run: the table from the records of an earlier "
+                        "one (--out), e.g. after a change of the table itself")
+    parser.add_argument("--wall-seconds", type=float, help="with --from-runs: that run's measured wall time")
     args = parser.parse_args()
+    peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))
 
+    if args.from_runs:
+        records = [json.loads(line) for line in Path(args.from_runs).read_text().splitlines() if line.strip()]
+        wall = args.wall_seconds
+        args.seeds = sorted({r["seed"] for r in records})
+        args.methods = [m for m in args.methods if m in {r["method"] for r in records}] + sorted(
+            {r["method"] for r in records} - set(args.methods), key=[r["method"] for r in records].index)
+        epochs = {r.get("epochs") for r in records}
+        args.epochs = None if epochs <= {None, "paper"} else int(min(e for e in epochs if e not in (None, "paper")))
+    else:
+        records, wall = run_grid(args)
+    df = pd.DataFrame(records)
+    if args.out and not args.from_runs:
+        Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
+    summary = df.groupby("method").agg(
+        auc=("test_auc", "mean"), auc_std=("test_auc", "std"), ap=("test_ap", "mean"), ap_std=("test_ap", "std"),
+        fit_s=("fit_seconds", "mean"), job_s=("job_seconds", "sum")).reindex(args.methods)
+    ref = references(records, peers)
+    for col, name in (("paper_mean", "paper"), ("within", "within"), ("peer_mean", "authors_code"),
+                      ("welch_p", "welch_p"), ("mannwhitney_p", "mannwhitney_p")):
+        for metric in ("auc", "ap"):
+            summary[f"{name}_{metric}"] = [ref[col].get((m, metric)) for m in summary.index]
+    print(summary.round(3).to_string())
+    if args.table_dir:
+        write_table(summary, ref, Path(args.table_dir), wall, args)
+    if wall is not None:
+        print(f"\nwall time, {len(records)} runs on {args.workers} workers: {wall:.1f} s "
+              f"(epochs: {'paper' if args.epochs is None else args.epochs}; precision {args.precision})")
+
+
+def run_grid(args) -> tuple[list[dict], float]:
+    """Every (method, seed) of the grid, one single-threaded worker each: (records, wall seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
         raw, work = Path(tmp) / "raw", Path(tmp) / "work"
         job("ae", args.seeds[0], args.mirror, str(raw), str(Path(tmp) / "warmup"), 1)  # fetch + verify once
@@ -89,23 +162,7 @@ def main() -> None:
                 records.append(r)
                 print(f"  {r['method']:8s} seed {r['seed']}: {r['job_seconds']:6.1f} s  "
                       f"AUC {r['test_auc']:.3f}  AP {r['test_ap']:.3f}", flush=True)
-        wall = time.perf_counter() - start
-    df = pd.DataFrame(records)
-    if args.out:
-        Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in records))
-    summary = df.groupby("method").agg(
-        auc=("test_auc", "mean"), auc_std=("test_auc", "std"), ap=("test_ap", "mean"), ap_std=("test_ap", "std"),
-        fit_s=("fit_seconds", "mean"), job_s=("job_seconds", "sum")).reindex(args.methods)
-    summary["paper_auc"] = [PAPER.get(m, (None,))[0] for m in summary.index]
-    summary["paper_ap"] = [PAPER.get(m, (None, None, None))[2] for m in summary.index]
-    summary["authors_code_auc"] = [AUTHORS_CODE.get(m, (None, None))[0] for m in summary.index]
-    summary["within_tolerance"] = [
-        abs(row.auc - PAPER[m][0]) <= max(PAPER[m][1], 0.03) if m in PAPER else None for m, row in summary.iterrows()]
-    print(summary.round(3).to_string())
-    if args.table_dir:
-        write_table(summary, Path(args.table_dir), wall, args)
-    print(f"\nwall time, {len(records)} runs on {args.workers} workers: {wall:.1f} s "
-          f"(epochs: {'paper' if args.epochs is None else args.epochs}; precision {args.precision})")
+        return records, time.perf_counter() - start
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Shared fixtures and marker handling: `gpu` needs CUDA, `realdata` needs the local mirror."""
+"""Shared fixtures and marker handling: `gpu` needs CUDA, `realdata` needs the local mirror.
+
+`gpu` tests run on the device `gpu_test_device()` names: CUDA, or what ALARMBENCH_GPU_TEST_DEVICE
+says. Set it to `cpu` for a self-test of the GPU tests on a machine without one: they then compare
+CPU with CPU and must pass (tests/gpu/README.md).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,14 @@ def mirror_dir() -> Path | None:
     return candidate if (candidate / "SHA256SUMS").exists() or candidate.is_dir() and any(candidate.iterdir()) else None
 
 
+GPU_TEST_ENV = "ALARMBENCH_GPU_TEST_DEVICE"
+
+
+def gpu_test_device() -> str:
+    """The device the `gpu` tests compare with the CPU: "cuda" unless $ALARMBENCH_GPU_TEST_DEVICE says."""
+    return (os.environ.get(GPU_TEST_ENV) or "cuda").strip().lower()
+
+
 def pytest_configure(config):
     # The test networks are tiny: one thread avoids OpenMP spin-waiting, which makes two-thread
     # runs of small kernels many times slower when the other core is busy.
@@ -27,14 +40,14 @@ def pytest_collection_modifyitems(config, items):
     try:
         import torch
 
-        has_cuda = torch.cuda.is_available()
+        has_gpu = torch.cuda.is_available() or not gpu_test_device().startswith("cuda")
     except ImportError:
-        has_cuda = False
+        has_gpu = False
     no_mirror = mirror_dir() is None
     for item in items:
-        if "gpu" in item.keywords and not has_cuda:
-            item.add_marker(pytest.mark.skip(reason="needs CUDA"))
-        if "realdata" in item.keywords and no_mirror:
+        if item.get_closest_marker("gpu") and not has_gpu:  # a marker, not a keyword: a folder named gpu is none
+            item.add_marker(pytest.mark.skip(reason=f"needs CUDA (or {GPU_TEST_ENV}=cpu for a self-test)"))
+        if item.get_closest_marker("realdata") and no_mirror:
             item.add_marker(pytest.mark.skip(reason="no local data mirror (../shared/data or $ALARMBENCH_MIRROR)"))
 
 
@@ -50,3 +63,16 @@ def mirror() -> Path:
 def raw_root(tmp_path_factory) -> Path:
     """One raw-data directory per test session (mirror files are linked or copied into it)."""
     return tmp_path_factory.mktemp("raw")
+
+
+@pytest.fixture(scope="session")
+def gpu_device():
+    """The device under test for `gpu` tests (CUDA; $ALARMBENCH_GPU_TEST_DEVICE=cpu: a self-test)."""
+    import torch
+
+    from alarmbench.device import resolve_device
+
+    try:
+        return resolve_device(gpu_test_device())
+    except ValueError as err:
+        pytest.skip(str(err))

@@ -53,9 +53,11 @@ def _data_split(args) -> int:
 def _report(args) -> int:
     from alarmbench.evaluate.aggregate import combine_runs
     from alarmbench.report.build import build_reports
+    from alarmbench.report.peers import parse_peers, resolve_peers
 
+    peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))  # checked before writing
     results = combine_runs(args.results, args.replace, args.out) if args.replace else Path(args.results)
-    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"))
+    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"), peers=peers)
     print(f"{sum(len(v) for v in written.values())} files under {args.out}")
     return 0
 
@@ -76,6 +78,28 @@ def _run(args) -> int:
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     write_json(args.out, record)
     print(json.dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}, indent=2))
+    return 0
+
+
+def _plan(args) -> int:
+    from alarmbench import plan
+
+    if args.calibrate:
+        calib = plan.calibrate(args.calibrate_seconds, args.threads)
+        text = json.dumps(calib.__dict__, indent=2)
+        if args.calibration_out:
+            Path(args.calibration_out).write_text(text + "\n")
+        print(text)
+        return 0
+    config = plan.read_config(args.configfile)
+    rows = plan.plan_run(config, load=args.load)
+    calib = plan.load_calibration(args.calibration)
+    print(plan.table(rows, calib))
+    print(f"\nCPU/cell: one cell's train_target, extract and fit_score jobs, 1 thread "
+          f"({calib.step_seconds * 1e3:.2f} ms/step, {calib.flop_rate / 1e9:.0f} GFLOP/s: {calib.command}); "
+          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}")
+    if any(r.estimate is None for r in rows):
+        print("shapes unknown: the data set is not prepared yet; --load reads it to count its rows")
     return 0
 
 
@@ -149,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--replace", nargs="+", default=[], metavar="CSV",
                      help="results.csv of later runs: each replaces the data sets it holds (whole data sets)")
     rep.add_argument("--out", required=True, help="report directory (results.csv and roc.csv are written there)")
+    rep.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
+                     help="runs of the authors' code per data set, a second reference beside the papers (default: "
+                          "../shared/peers/authors_code_mammography.csv for mammography if present; none: --peers)")
     rep.set_defaults(func=_report)
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
@@ -178,6 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="log only warnings and errors on stderr (no progress bars)")
     r.add_argument("--out", required=True, help="metrics JSON")
     r.set_defaults(func=_run)
+
+    pl = sub.add_parser("plan", help="cost estimate of a workflow config per data set × method, before any job")
+    pl.add_argument("--configfile", nargs="+", default=["config/config.yaml"], metavar="YAML",
+                    help="workflow config file(s), merged in order as Snakemake does (default: config/config.yaml)")
+    pl.add_argument("--load", action="store_true",
+                    help="load data sets that are not prepared yet to count their rows (else: shapes unknown)")
+    pl.add_argument("--calibration", metavar="JSON", help="constants measured with --calibrate (default: the "
+                                                          "development machine's, see alarmbench/plan.py)")
+    pl.add_argument("--calibrate", action="store_true", help="measure this machine's step cost and FLOP rate")
+    pl.add_argument("--calibrate-seconds", type=float, default=4.0, help="length of the calibration run")
+    pl.add_argument("--calibration-out", metavar="JSON", help="write the calibration here")
+    pl.add_argument("--threads", type=_positive, default=1, help="torch threads of the calibration run")
+    pl.set_defaults(func=_plan)
     return parser
 
 

@@ -83,7 +83,7 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,
-                      fingerprint=fingerprint, trains=None, progress=progress)
+                      fingerprint=fingerprint, trains=None, progress=progress, method=cell.method)
     ctx.target_fingerprints = targets
     scores, info = fit_and_score(split, cell.method, ctx)
     if scores_out is not None:

@@ -55,7 +55,7 @@ def run(work: Path, *args: str) -> str:
 
 def metrics(work: Path) -> pd.DataFrame:
     df = pd.read_csv(work / "reports" / "results.csv")
-    df = df[~df["metric"].isin(["fit_seconds", "score_seconds"])]
+    df = df[~df["metric"].str.endswith("_seconds")]
     return df.sort_values(["method", "metric"]).reset_index(drop=True)[["method", "metric", "value"]]
 
 
@@ -154,3 +154,20 @@ def test_identical_runs_write_identical_targets(finished, tmp_path_factory):
         path = finished / twin.relative_to(other)
         assert path.read_bytes() == twin.read_bytes(), path
         assert path.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask
+
+
+def test_an_edited_peer_file_reruns_only_the_report(finished):
+    """The authors'-code runs (config `peers:`) are an input of the report, keyed by content."""
+    peer = finished / "peer.csv"
+    peer.write_text("method,seed,epochs,test_auc,test_ap\nAE,110,2,0.9,0.5\n")
+    config = finished / "config" / "peers.yaml"
+    config.write_text(yaml.safe_dump(dict(TINY, peers={"mine": "peer.csv"})))
+    assert {rule for rule, _ in planned(run(finished, "-n", "--configfile", str(config)))} == {"report", "all"}
+    run(finished, "--configfile", str(config))
+    assert "Nothing to be done" in run(finished, "-n", "--configfile", str(config))
+    peer.write_text("method,seed,epochs,test_auc,test_ap\nAE,110,2,0.8,0.4\n")
+    assert {rule for rule, _ in planned(run(finished, "-n", "--configfile", str(config)))} == {"report", "all"}
+    peer.unlink()
+    with pytest.raises(AssertionError, match="peers: mine: peer.csv is not a file"):
+        run(finished, "-n", "--configfile", str(config))
+    run(finished)  # back to the original config for the other tests

@@ -87,6 +87,26 @@ def test_complete_run_writes_every_report(workflow):
     assert len(list((workflow / "results").glob("*/_targets/known_p0/seed110/ae.pt"))) == 2
 
 
+def test_records_time_the_jobs_each_method_read(workflow):
+    """total_seconds = the fit + the train_target and extract jobs it read (their own records), and
+    the validation ROC is named so; the dry run prints the cost estimate of every modelled method."""
+    results = pd.read_csv(workflow / "reports" / "results.csv")
+    known = results[results["pollution"] == 0.0].pivot_table(index=["dataset", "method"], columns="metric",
+                                                              values="value")
+    parts = known["fit_seconds"] + known["target_seconds"] + known["extract_seconds"]
+    assert (known["total_seconds"] - parts).abs().max() < 5e-3
+    assert (known.xs("ae", level="method")["target_seconds"] > 0).all()  # its AE trains in train_target
+    assert (known.xs("a3", level="method")["extract_seconds"] > 0).all()
+    assert (known.xs("devnet", level="method")["target_seconds"] == 0).all()
+    records = __import__("json").loads(next((workflow / "results").glob("*/known/*/seed110/metrics.json")).read_text())
+    assert all("roc_validation" in r and "roc" not in r for r in records)
+    out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
+    assert "cost estimate" in out
+    for dataset in ("breast_cancer", "mine"):
+        for method in ("r2ad2-1", "ae", "a3", "devnet"):
+            assert re.search(rf"^  {dataset} {method} x\d+: .*steps", out, re.M), (dataset, method)
+
+
 def test_noop_rerun_does_nothing(workflow):
     out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
     assert "Nothing to be done" in out

@@ -1,14 +1,12 @@
-"""Aggregation over seeds (SPEC §6.2): long format, mean / sample std, Wilcoxon vs R2-AD2."""
+"""Aggregation over seeds (SPEC §6.2): long format, mean / sample std."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 from test_report_records import SEEDS, record, synthetic_records
 
 from alarmbench.evaluate.aggregate import (
@@ -19,7 +17,6 @@ from alarmbench.evaluate.aggregate import (
     read_results,
     records_to_frame,
     summarise,
-    wilcoxon_vs,
 )
 
 
@@ -39,7 +36,7 @@ def test_long_format_one_row_per_cell_method_seed_metric(records):
     assert set(got.index) == {"fit_seconds", "val_auc", "val_ap", "test_auc", "test_ap"}
     assert got["test_auc"] == pytest.approx(rec["test_auc"])
     # non-metric keys (options, roc, device strings) never become rows
-    assert not df["metric"].isin(["options", "roc", "device"]).any()
+    assert not df["metric"].isin(["options", "roc", "roc_validation", "device"]).any()
     assert {"test_f1", "test_precision", "test_recall", "threshold"} <= set(df["metric"])
 
 
@@ -97,49 +94,6 @@ def test_single_seed_has_nan_std():
     assert summary["std"].isna().all() and (summary["count"] == 1).all()
 
 
-def _means(n_datasets=6, shift=0.05):
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(n_datasets):
-        base = rng.uniform(0.6, 0.9)
-        rows += [{"dataset": f"d{i}", "method": "r2ad2", "metric": "test_auc", "mean": base + shift},
-                 {"dataset": f"d{i}", "method": "ae", "metric": "test_auc", "mean": base + rng.normal(0, 0.02)},
-                 {"dataset": f"d{i}", "method": "devnet", "metric": "test_auc", "mean": base + shift + rng.normal(0, 0.03)}]
-    return pd.DataFrame(rows)
-
-
-def test_wilcoxon_matches_a_direct_scipy_call():
-    means = _means()
-    res = wilcoxon_vs(means).set_index("method")
-    wide = means.pivot(index="dataset", columns="method", values="mean")
-    for method in ("ae", "devnet"):
-        direct = stats.wilcoxon(wide["r2ad2"], wide[method])
-        assert res.loc[method, "pvalue"] == pytest.approx(direct.pvalue)
-        assert res.loc[method, "statistic"] == pytest.approx(direct.statistic)
-        assert res.loc[method, "n_datasets"] == 6 and res.loc[method, "reason"] == ""
-    assert "r2ad2" not in res.index
-
-
-def test_wilcoxon_pairs_only_shared_datasets_and_groups_by_context():
-    means = _means(5)
-    means = means[~((means["dataset"] == "d0") & (means["method"] == "ae"))]
-    both = pd.concat([means, means.assign(metric="test_ap")])
-    res = wilcoxon_vs(both)
-    assert set(res["metric"]) == {"test_auc", "test_ap"}
-    assert (res.loc[res["method"] == "ae", "n_datasets"] == 4).all()
-
-
-def test_wilcoxon_degenerate_cases_give_nan_with_reason():
-    one = _means(1)
-    res = wilcoxon_vs(one)
-    assert res["pvalue"].isna().all() and res["reason"].str.contains("at least 2").all()
-    same = _means(4)
-    same = pd.concat([same[same["method"] == "r2ad2"], same[same["method"] == "r2ad2"].assign(method="copy")])
-    res = wilcoxon_vs(same)
-    assert math.isnan(res["pvalue"].iloc[0]) and res["reason"].iloc[0] == "all differences are zero"
-    assert wilcoxon_vs(_means(4)[lambda d: d["method"] != "r2ad2"]).empty  # no reference: nothing to test
-
-
 def test_library_versions_travel_with_every_row():
     rec = {"dataset": "mammography", "experiment": "known", "method": "pyod:XGBOD", "seed": 110,
            "n_anomalies": 100, "pollution": 0.0, "epochs": None, "test_auc": 0.95, "test_ap": 0.7,
@@ -191,3 +145,25 @@ def test_no_roc_at_all_still_writes_both_files(tmp_path):
         collect([record("digits", "known", "ae", s) for s in SEEDS], tmp_path / "results.csv")
     assert (tmp_path / "results.csv").stat().st_size > 0
     assert (tmp_path / "roc.csv").read_text().strip().split(",")[-2:] == ["fpr", "tpr"]
+
+
+def test_roc_csv_reads_the_named_validation_curve_and_legacy_records():
+    """`roc_validation` goes to roc.csv as split "val"; a record from before the part was named
+    (`roc`, which always held the validation curve) reads the same."""
+    from alarmbench.evaluate.aggregate import roc_frame
+
+    new = record("digits", "known", "ae", 110, roc=True)
+    old = {k: v for k, v in record("digits", "known", "ae", 210, roc=True).items() if k != "roc_validation"}
+    old["roc"] = new["roc_validation"]
+    frame = roc_frame([new, old])
+    assert set(frame["split"]) == {"val"}
+    by_seed = {s: part["tpr"].tolist() for s, part in frame.groupby("seed")}
+    assert by_seed[110] == by_seed[210] == new["roc_validation"]["tpr"]
+
+
+def test_timing_records_become_result_rows():
+    """target/extract/total seconds of a fit reach results.csv beside fit_seconds."""
+    rec = record("digits", "known", "ae", 110) | {"target_seconds": 12.5, "extract_seconds": 0.0,
+                                                 "total_seconds": 14.0}
+    got = records_to_frame([rec]).set_index("metric")["value"]
+    assert got["target_seconds"] == 12.5 and got["extract_seconds"] == 0.0 and got["total_seconds"] == 14.0

@@ -251,7 +251,9 @@ def test_a3v2_images():
     split = image_split()
     det = A3().fit(split, image_context())
     s = det.score(split.x_test)
-    assert np.isfinite(s).all() and s.std() > 0
+    assert np.isfinite(s).all()
+    # ranking, not only finiteness: the bright bottom-right square must score above the normal one
+    assert roc_auc_score(split.y_test, s) > 0.9
 
 
 def test_a3_same_seed_same_scores(a3_fit, zero_split):

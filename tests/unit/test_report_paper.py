@@ -63,14 +63,40 @@ def test_within_rule():
     assert ok["paper_mean"] == 0.94 and ok["diff"] == pytest.approx(0.03) and bool(ok["within"])
     assert not cmp.loc[("table3", "mammography", "ae", "auc"), "within"]
     assert cmp.loc[("table3", "mammography", "deepsad", "auc"), "within"]
-    assert pd.isna(cmp.loc[("table3", "mammography", "r2ad2", "ap"), "within"])  # AUC only by default
+    assert not cmp.loc[("table3", "mammography", "r2ad2", "ap"), "within"]  # AP is judged too
     kdd = cmp.loc[("table4", "nsl_kdd_20", "devnet", "auc")]
     assert kdd["variant"] and kdd["paper_dataset"] == "KDD" and kdd["paper_mean"] == 0.91 and not kdd["within"]
     assert kdd["note"] == "variant data set"
     assert not cmp.loc[("table3", "mammography", "r2ad2", "auc"), "variant"]
-    wider = compare(summary, within_metrics=("auc", "ap")).set_index(["table", "dataset", "method", "metric"])
-    ap_within = wider.loc[("table3", "mammography", "r2ad2", "ap"), "within"]
-    assert not pd.isna(ap_within) and not ap_within
+    auc_only = compare(summary, within_metrics=("auc",)).set_index(["table", "dataset", "method", "metric"])
+    assert pd.isna(auc_only.loc[("table3", "mammography", "r2ad2", "ap"), "within"])
+
+
+def _mammography(method, auc, ap, std=0.0):
+    return [{"dataset": "mammography", "experiment": "known", "method": method, "metric": "test_auc", "mean": auc,
+             "std": std}, {"dataset": "mammography", "experiment": "known", "method": method, "metric": "test_ap",
+                           "mean": ap, "std": std}]
+
+
+def test_auc_and_ap_are_judged_apart(tmp_path):
+    """Mammography A³ (paper AUC .88 ± .04, AP .43 ± .06) and DeepSAD (.69 ± .23, .16 ± .12): the
+    committed small-real numbers (AUC within, AP not), and the reverse."""
+    summary = _summary(_mammography("a3", 0.857, 0.335) + _mammography("deepsad", 0.811, 0.282)
+                       + _mammography("ae", 0.80, 0.27))  # AE: AUC .90 ± .01 missed by .10, AP .27 ± .01 met
+    cmp = compare(summary).set_index(["method", "metric"])
+    verdict = {k: bool(v) for k, v in cmp["within"].items()}
+    assert verdict == {("a3", "auc"): True, ("a3", "ap"): False, ("deepsad", "auc"): True, ("deepsad", "ap"): False,
+                       ("ae", "auc"): False, ("ae", "ap"): True}
+    assert cmp.loc[("deepsad", "ap"), "diff"] == pytest.approx(0.122)  # .12 published std: narrowly out
+    write_comparison(compare(summary), tmp_path)
+    md = (tmp_path / "paper_comparison.md").read_text()
+    rows = {tuple(c.strip() for c in ln.split("|")[3:5]): ln.split("|")[8].strip() for ln in md.splitlines()
+            if ln.startswith("| R2-AD2 Table 3")}
+    assert rows == {("A³", "AUC"): "yes", ("A³", "AP"): "**no**", ("DeepSAD", "AUC"): "yes",
+                    ("DeepSAD", "AP"): "**no**", ("AE", "AUC"): "**no**", ("AE", "AP"): "yes"}
+    assert "for AUC and AP" in md and "Rows within: AUC 2 of 3, AP 1 of 3." in md
+    tex = (tmp_path / "paper_comparison.tex").read_text()
+    assert "for AUC and AP" in tex and tex.count(r"$\times$") == 3 and tex.count(r"$\checkmark$") == 3
 
 
 def test_comparison_covers_ablation_and_a3_table(tmp_path):

@@ -1,5 +1,6 @@
-"""Average ranks, Friedman and post-hoc tests, the critical difference and its diagram
-(`alarmbench.report.ranking`), and their place in the report stage."""
+"""Rankings over data sets (`report.ranking`), their table (`report.ranking_table`), the
+critical-difference diagram (`report.cd_diagram`) and their place in the report stage
+(`report.ranking_outputs`). The tests themselves: test_report_stats.py."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from test_report_records import SEEDS, record, synthetic_records
 
 from alarmbench.evaluate.aggregate import collect, records_to_frame, summarise
 from alarmbench.report import labels as L
+from alarmbench.report import cd_diagram as CD
 from alarmbench.report import ranking as R
+from alarmbench.report import ranking_outputs as O
+from alarmbench.report import ranking_table as T
+from alarmbench.report import stats as S
 from alarmbench.report.build import build_reports
 from alarmbench.report.latex import braces_balanced
 from alarmbench.report.select import table_rows
 
-HAS_POSTHOCS = R._scikit_posthocs() is not None
+HAS_POSTHOCS = S.scikit_posthocs() is not None
 
 
 @pytest.fixture
@@ -34,14 +39,6 @@ def summary():
     return summarise(records_to_frame(synthetic_records(sweeps=True, transfer=False, a3=False, roc=False)))
 
 
-def test_average_ranks_with_a_tie(scores):
-    ranks, avg = R.average_ranks(scores)
-    assert ranks.loc["d2"].tolist() == [1.5, 1.5, 3.0]
-    assert avg.to_dict() == pytest.approx({"r2ad2": 1.625, "ae": 1.875, "iforest": 2.5})
-    assert list(avg.index) == ["r2ad2", "ae", "iforest"]  # best first
-    assert ranks.sum(axis=1).tolist() == [6.0] * 4  # k(k+1)/2 per data set
-
-
 def test_friedman_matches_scipy(scores):
     r = R.rank_scores(scores)
     direct = stats.friedmanchisquare(scores["r2ad2"], scores["ae"], scores["iforest"])
@@ -50,39 +47,19 @@ def test_friedman_matches_scipy(scores):
     assert r.testable and r.n_methods == 3 and r.n_datasets == 4
 
 
-def test_critical_difference_matches_demsar():
-    # Demšar (2006), Table 5(a): q_0.05 for k = 2..10
-    table = [1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164]
-    for k in (2, 4, 10):
-        assert R.q_alpha(k, 0.05) == pytest.approx(table[k - 2], abs=1e-3)
-    assert R.critical_difference(4, 10) == pytest.approx(1.48, abs=0.005)
-    assert R.critical_difference(4, 10) == pytest.approx(2.569 * math.sqrt(4 * 5 / 60), abs=1e-3)
-    assert math.isnan(R.critical_difference(1, 10))
-
-
-def test_holm_by_hand_and_library(monkeypatch):
-    raw = [0.01, 0.04, 0.03]
-    expected = [0.03, 0.06, 0.06]
-    assert R.holm(raw) == pytest.approx(expected)
-    monkeypatch.setitem(sys.modules, "statsmodels.stats.multitest", None)  # import fails → hand-written step
-    assert R.holm(raw) == pytest.approx(expected)
-    assert R.holm([0.5, 0.01, 0.02]) == pytest.approx([0.5, 0.03, 0.04])  # step-down, monotone
-    assert R.holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # capped at 1
-
-
 def test_wilcoxon_holm_fallback(scores, monkeypatch):
-    monkeypatch.setattr(R, "_scikit_posthocs", lambda: None)
+    monkeypatch.setattr(S, "scikit_posthocs", lambda: None)
     r = R.rank_scores(scores)
-    assert r.posthoc_test == R.WILCOXON_HOLM
+    assert r.posthoc_test == S.WILCOXON_HOLM
     p = r.posthoc
     assert list(p.index) == list(r.average_rank.index) and (np.diag(p) == 1).all()
     assert np.allclose(p.to_numpy(), p.to_numpy().T)
     raw = [stats.wilcoxon(scores[a], scores[b]).pvalue for a, b in
            (("r2ad2", "ae"), ("r2ad2", "iforest"), ("ae", "iforest"))]
-    adjusted = R.holm(raw)
+    adjusted = S.holm(raw)
     assert p.loc["r2ad2", "iforest"] == pytest.approx(adjusted[1])
     same = scores.assign(copy=scores["ae"])
-    assert R.wilcoxon_holm(same).loc["ae", "copy"] == 1.0  # never differs → p = 1
+    assert S.wilcoxon_holm(same).loc["ae", "copy"] == 1.0  # never differs → p = 1
 
 
 @pytest.mark.skipif(not HAS_POSTHOCS, reason="scikit-posthocs not installed")
@@ -91,9 +68,9 @@ def test_nemenyi_agrees_with_the_cd():
     scores = pd.DataFrame(rng.normal(size=(12, 5)) + np.arange(5)[::-1] * 0.6,
                           columns=["r2ad2", "ae", "gradcon", "deepsad", "iforest"])
     r = R.rank_scores(scores)
-    assert r.posthoc_test == R.NEMENYI
-    post = R.posthoc_frame(r)
-    assert len(post) == 10 and set(post["test"]) == {R.NEMENYI}
+    assert r.posthoc_test == S.NEMENYI
+    post = T.posthoc_frame(r)
+    assert len(post) == 10 and set(post["test"]) == {S.NEMENYI}
     # Nemenyi: significant exactly when the average ranks differ by more than the CD
     clear = (post["rank_difference"] - r.cd).abs() > 0.05
     assert (post.loc[clear, "significant"] == (post.loc[clear, "rank_difference"] > r.cd)).all()
@@ -107,11 +84,11 @@ def test_missing_methods_are_dropped_and_reported(scores, tmp_path):
     assert list(r.scores.index) == ["d1", "d2", "d3", "d4"]
     assert r.dropped_methods == {"devnet": ["d2"]}
     assert r.dropped_datasets == {"d5": ["r2ad2", "iforest", "gradcon"]}
-    frame = R.ranking_frame(r)
+    frame = T.ranking_frame(r)
     dropped = frame.set_index("method").loc["devnet"]
     assert math.isnan(dropped["average_rank"]) and dropped["dropped"] == "missing on d2"
     assert dropped["n_datasets"] == 3 and dropped["mean_score"] == pytest.approx((0.99 + 0.5 + 0.6) / 3)
-    tex = R.ranking_table(r).latex.render()
+    tex = T.ranking_table(r).latex.render()
     assert "Not ranked" in tex and r"DevNet" in tex and "Data sets left out" in tex
 
 
@@ -122,10 +99,10 @@ def test_too_few_data_sets_or_methods_skip(scores, tmp_path):
     two = R.rank_scores(scores[["r2ad2", "ae"]])
     assert not two.testable and math.isnan(two.friedman_statistic)
     with pytest.raises(ValueError):
-        R.cd_diagram(two, tmp_path / "cd")
+        CD.cd_diagram(two, tmp_path / "cd")
     single = summarise(records_to_frame([record("digits", "known", m, s) for m in ("r2ad2", "ae", "devnet")
                                          for s in SEEDS]))
-    assert R.all_rankings(single, tmp_path / "out") == ([], [], [])
+    assert O.all_rankings(single, tmp_path / "out") == ([], [], [])
     assert not (tmp_path / "out").exists()
 
 
@@ -145,7 +122,7 @@ def test_rank_methods_uses_table3_cells(summary):
 
 def test_ranking_table_and_csv(summary):
     r = R.rank_methods(summary, "test_ap")
-    table = R.ranking_table(r)
+    table = T.ranking_table(r)
     assert table.name == "ranking_test_ap"
     frame = table.frame
     assert list(frame["method"]) == list(r.average_rank.index)
@@ -163,8 +140,8 @@ def test_cliques():
     p = pd.DataFrame(1.0, index=avg.index, columns=avg.index)
     p.loc["a", "c"] = p.loc["c", "a"] = p.loc["a", "d"] = p.loc["d", "a"] = 0.01
     p.loc["b", "d"] = p.loc["d", "b"] = 0.01
-    assert R.cliques(avg, p) == [["a", "b"], ["b", "c"], ["c", "d"]]
-    assert R.cliques(avg, pd.DataFrame(1.0, index=avg.index, columns=avg.index)) == [list("abcd")]
+    assert CD.cliques(avg, p) == [["a", "b"], ["b", "c"], ["c", "d"]]
+    assert CD.cliques(avg, pd.DataFrame(1.0, index=avg.index, columns=avg.index)) == [list("abcd")]
 
 
 @pytest.mark.parametrize("style", ["demsar", pytest.param("posthocs", marks=pytest.mark.skipif(
@@ -172,7 +149,7 @@ def test_cliques():
 def test_diagram_files(scores, tmp_path, style):
     wide = scores.assign(**{"pyod:XGBOD": [0.5, 0.55, 0.6, 0.4], "gbdt-od": [0.6, 0.65, 0.4, 0.7]})
     r = R.rank_scores(wide)
-    paths = R.cd_diagram(r, tmp_path / f"cd_{style}", style=style)
+    paths = CD.cd_diagram(r, tmp_path / f"cd_{style}", style=style)
     assert [p.suffix for p in paths] == [".pdf", ".png"]
     assert all(p.exists() and p.stat().st_size > 1000 for p in paths)
 
@@ -209,7 +186,27 @@ def test_reduced_epoch_data_sets_are_left_out_of_the_ranks(summary):
     r = R.rank_methods(short, "test_auc")
     assert datasets[0] not in r.scores.index and r.n_datasets == len(datasets) - 1
     assert r.reduced_epochs == {datasets[0]: "1"}
-    assert "fewer epochs than the papers" in R.ranking_table(r).latex.render()
+    assert "fewer epochs than the papers" in T.ranking_table(r).latex.render()
     # with fewer than two full-schedule data sets left, nothing is left out
     all_short = summary.assign(epochs="1")
     assert R.rank_methods(all_short, "test_auc").n_datasets == len(datasets)
+
+
+@pytest.mark.skipif(not HAS_POSTHOCS, reason="scikit-posthocs not installed")
+def test_posthocs_diagram_bytes_do_not_depend_on_the_hash_seed(tmp_path):
+    """scikit-posthocs orders a bar's points by a set of labels; the files must not follow."""
+    import os
+    import subprocess
+
+    script = ("import sys, pandas as pd\n"
+              "from alarmbench.report import cd_diagram as CD, ranking as R\n"
+              "s = pd.DataFrame({'r2ad2': [.9, .8, .7, .95], 'ae': [.8, .82, .9, .85], 'iforest': [.7, .6, .8, .9],\n"
+              "                  'devnet': [.85, .75, .72, .8], 'gradcon': [.6, .7, .75, .7]}, index=list('abcd'))\n"
+              "CD.cd_diagram(R.rank_scores(s), sys.argv[1], style='posthocs')\n")
+    outs = []
+    for seed in ("1", "2"):
+        base = tmp_path / f"cd{seed}"
+        subprocess.run([sys.executable, "-c", script, str(base)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+        outs.append((base.with_suffix(".png").read_bytes(), base.with_suffix(".pdf").read_bytes()))
+    assert outs[0] == outs[1]

@@ -11,7 +11,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from toydata import toy_split
 
-from alarmbench.evaluate.metrics import ScoreError
+from alarmbench.evaluate.metrics import ScoreError, roc_points
 from alarmbench.fileio import write_json, write_npz
 from alarmbench.stages.evaluate import evaluate_stage
 
@@ -39,7 +39,11 @@ def test_one_list_per_cell_with_every_method(tmp_path):
     assert [r["method"] for r in records] == ["ae", "devnet"]
     with np.load(scores[1]) as z:
         assert records[1]["test_auc"] == pytest.approx(roc_auc_score(split.a_test, z["test"]))
-    assert all(r["roc"]["fpr"] and "test_f1" in r and r["max_fpr"] == 0.05 for r in records)
+    assert all(r["roc_validation"]["fpr"] and "test_f1" in r and r["max_fpr"] == 0.05 for r in records)
+    assert not any("roc" in r for r in records)  # the curve's key names its part
+    with np.load(scores[0]) as z:  # and it is the validation part's curve, not the test part's
+        assert records[0]["roc_validation"] == roc_points(split.a_val, z["val"])
+        assert records[0]["roc_validation"] != roc_points(split.a_test, z["test"])
 
 
 def test_validation_without_anomalies_gives_nan_not_an_error(tmp_path):
@@ -48,7 +52,7 @@ def test_validation_without_anomalies_gives_nan_not_an_error(tmp_path):
     path, scores, infos = _cell(tmp_path, split, ["ae"])
     evaluate_stage(split_npz=path, methods=["ae"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=0.05, out=str(tmp_path / "metrics.json"))
     (rec,) = json.loads((tmp_path / "metrics.json").read_text())
-    assert math.isnan(rec["val_auc"]) and math.isfinite(rec["test_auc"]) and "roc" not in rec
+    assert math.isnan(rec["val_auc"]) and math.isfinite(rec["test_auc"]) and "roc_validation" not in rec
     split.a_test = np.zeros_like(split.a_test)  # the test part must have both classes
     path, scores, infos = _cell(tmp_path, split, ["ae"])
     with pytest.raises(ScoreError, match="toy/known/n40_p0.0/seed110 ae test: labels contain a single class"):

@@ -4,7 +4,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import configcheck, device, grid, methods, slurm_profile
+from alarmbench import configcheck, device, grid, methods, plan, slurm_profile
 from alarmbench.codekeys import code_key
 from alarmbench.data import registry
 from alarmbench.fileio import sha256_file
@@ -18,6 +18,8 @@ RESULTS = config["results_dir"]
 JOBS = grid.expand(config)
 configcheck.check_jobs(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
+if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
+    plan.print_summary(config)
 RUN = config["run"]
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 

@@ -1,5 +1,5 @@
-"""Aggregation over seeds and data sets (SPEC §6.2): metric records → long `results.csv`,
-seed mean/std per cell, and the Wilcoxon signed-rank test against R2-AD2."""
+"""Aggregation over seeds (SPEC §6.2): metric records → long `results.csv`, seed mean/std per cell.
+The tests over data sets (Wilcoxon against R2-AD2 and the rest) are in `alarmbench.report.stats`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 from alarmbench.fileio import atomic_path
 
@@ -20,7 +19,7 @@ KEYS = ("dataset", "experiment", "method", "seed", "n_anomalies", "pollution", "
 #: A summary row: one (cell, method, metric), aggregated over seeds.
 GROUP = ("dataset", "experiment", "n_anomalies", "pollution", "epochs", "method", "metric")
 #: Scalar record fields kept besides every `val_*` / `test_*` number.
-EXTRA_METRICS = ("fit_seconds", "score_seconds", "threshold")
+EXTRA_METRICS = ("fit_seconds", "score_seconds", "target_seconds", "extract_seconds", "total_seconds", "threshold")
 RESULT_DTYPES = {"dataset": str, "experiment": str, "method": str, "epochs": str, "metric": str}
 ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
 #: Library versions a method reports (e.g. PyOD for `pyod:<Class>`), kept with every result row.
@@ -71,14 +70,18 @@ def _software(rec: Mapping) -> str:
     return ";".join(f"{name}={rec[name]}" for name in SOFTWARE if name in rec)
 
 
+#: Record keys of ROC curves -> the part they were computed on (roc.csv's `split`).
+ROC_KEYS = {"roc_validation": "val"}
+
+
 def roc_frame(records: Iterable[Mapping]) -> pd.DataFrame:
-    """ROC points of every record that carries `roc` ({fpr, tpr} for val, or {split: {fpr, tpr}})."""
+    """ROC points of every record's `roc_<part>` curves ({fpr, tpr}); a record written before the
+    part was named carries `roc`, which always was the validation curve."""
     rows = []
     for rec in records:
-        roc = rec.get("roc")
-        if not roc:
-            continue
-        curves = {"val": roc} if "fpr" in roc else roc
+        curves = {part: rec[key] for key, part in ROC_KEYS.items() if rec.get(key)}
+        if rec.get("roc") and "val" not in curves:
+            curves["val"] = rec["roc"]
         for split, curve in curves.items():
             key = {**_key(rec), "split": split}
             rows += [{**key, "point": i, "fpr": f, "tpr": t} for i, (f, t) in enumerate(zip(curve["fpr"], curve["tpr"]))]
@@ -162,44 +165,5 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
               .agg(["mean", "std", "count"]).reset_index())
 
 
-def _wilcoxon(ref: pd.Series, other: pd.Series) -> tuple[float, float, str]:
-    diff = ref - other
-    if len(diff) < 2:
-        return math.nan, math.nan, f"{len(diff)} paired data set(s); need at least 2"
-    if (diff == 0).all():
-        return math.nan, math.nan, "all differences are zero"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # small-sample notes; the p-value is what we report
-            res = stats.wilcoxon(ref.to_numpy(), other.to_numpy())
-        return float(res.statistic), float(res.pvalue), ""
-    except ValueError as err:
-        return math.nan, math.nan, str(err)
-
-
-def wilcoxon_vs(df_means: pd.DataFrame, reference: str = "r2ad2", value: str = "mean") -> pd.DataFrame:
-    """Wilcoxon signed-rank test (two-sided, SciPy defaults) of `reference` vs every other method,
-    paired over data sets of the per-data-set seed means (SPEC §6.2).
-
-    `df_means` has columns dataset, method, `value` and any context columns (experiment,
-    n_anomalies, pollution, epochs, metric); one test per context × method. Returns columns
-    context…, method, n_datasets, statistic, pvalue, reason (why p is NaN, else "").
-    """
-    context = [c for c in ("experiment", "n_anomalies", "pollution", "epochs", "metric") if c in df_means]
-    rows = []
-    groups = df_means.groupby(context, sort=True, dropna=False) if context else [((), df_means)]
-    for ctx, part in groups:
-        ctx = ctx if isinstance(ctx, tuple) else (ctx,)
-        wide = part.pivot_table(index="dataset", columns="method", values=value, aggfunc="mean")
-        if reference not in wide:
-            continue
-        for method in (m for m in wide.columns if m != reference):
-            pair = wide[[reference, method]].dropna()
-            stat, p, reason = _wilcoxon(pair[reference], pair[method])
-            rows.append({**dict(zip(context, ctx)), "method": method, "n_datasets": len(pair),
-                         "statistic": stat, "pvalue": p, "reason": reason})
-    return pd.DataFrame(rows, columns=[*context, "method", "n_datasets", "statistic", "pvalue", "reason"])
-
-
 __all__ = ["GROUP", "KEYS", "collect", "load_records", "read_results", "records_to_frame", "roc_frame",
-           "summarise", "wilcoxon_vs"]
+           "summarise"]

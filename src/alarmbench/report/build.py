@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +20,8 @@ from alarmbench.report import labels as L
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.figures import all_figures
 from alarmbench.report.paper import compare, write_comparison
-from alarmbench.report.ranking import all_rankings
+from alarmbench.report.peers import load_peers, parse_peers, peer_columns, resolve_peers
+from alarmbench.report.ranking_outputs import all_rankings
 from alarmbench.report.select import table_rows
 from alarmbench.report.tables import Table, ablation_table, method_table, write_table
 
@@ -46,7 +48,7 @@ def metrics_summary(summary: pd.DataFrame) -> dict[str, float]:
 def report_tex(tables: list[Path], comparison: list[Path], figures: list[tuple[list[Path], str]],
                out_dir: Path, ranking: list[Path] = ()) -> str:
     """A standalone article that \\input's every table and includes every figure (PDF);
-    `ranking` holds the average-rank tables (`report.ranking`), a section of their own."""
+    `ranking` holds the average-rank tables (`report.ranking_outputs`), a section of their own."""
 
     def rel(p: Path) -> str:  # paths relative to report.tex, which \input's them
         return Path(p).relative_to(out_dir).as_posix()
@@ -95,12 +97,25 @@ def _ensure_sweep_csvs(out: Path) -> list[Path]:
     return made
 
 
+def comparison(summary: pd.DataFrame, results: pd.DataFrame,
+               peers: Mapping[str, str | os.PathLike] | None = None) -> pd.DataFrame:
+    """The paper comparison, with the authors'-code columns (`report.peers`) where a peer file
+    covers one of its rows (omitted otherwise, so a suite without such rows reads as before)."""
+    cmp = compare(summary)
+    if not peers:
+        return cmp
+    with_peers = peer_columns(cmp, results, load_peers(peers))
+    return with_peers if with_peers["peer_mean"].notna().any() else cmp
+
+
 def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
-                  roc_csv: str | os.PathLike | None = None) -> dict[str, list[Path]]:
+                  roc_csv: str | os.PathLike | None = None,
+                  peers: Mapping[str, str | os.PathLike] | None = None) -> dict[str, list[Path]]:
     """Write every artefact the results support under `out_dir`; returns them by kind.
 
     `roc_csv` defaults to `roc.csv` beside `results_csv` (written by `aggregate.collect`); without
-    it the ROC figures are skipped.
+    it the ROC figures are skipped. `peers` maps a data set to a file of the authors' code's runs
+    (`report.peers`; none by default).
     """
     out = Path(out_dir)
     results = read_results(results_csv)
@@ -120,7 +135,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     written["ranking"], cd_figures, _ = all_rankings(summary, out)
     figures += cd_figures
     written["figures"] += [p for paths, _ in cd_figures for p in paths]
-    written["comparison"] = write_comparison(compare(summary), out)
+    written["comparison"] = write_comparison(comparison(summary, results, peers), out)
     written["metrics"] = [out / "metrics.json"]
     write_json(written["metrics"][0], metrics_summary(summary))
     written["report"] = [out / "report.tex"]
@@ -134,8 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("results_csv")
     parser.add_argument("out_dir")
     parser.add_argument("--roc-csv")
+    parser.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
+                        help="the authors' code's runs per data set (default: ../shared/peers/… if present)")
     args = parser.parse_args(argv)
-    for kind, paths in build_reports(args.results_csv, args.out_dir, args.roc_csv).items():
+    peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))
+    for kind, paths in build_reports(args.results_csv, args.out_dir, args.roc_csv, peers).items():
         print(f"{kind}: {len(paths)} file(s)")
 
 

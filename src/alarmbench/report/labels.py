@@ -111,3 +111,10 @@ def fmt_pm(mean: float, std: float, decimals: int = 2) -> str:
 def safe_stem(text: str) -> str:
     """A file-name stem that LaTeX's \\includegraphics accepts (no dots, spaces or colons)."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", str(text))
+
+
+def fmt_pvalue(p: float) -> str:
+    """'p = .012', 'p < .001' (the papers' number style)."""
+    if p is None or math.isnan(p):
+        return "p undefined"
+    return "p < .001" if p < 0.001 else f"p = {fmt_num(p, 3)}"

@@ -17,9 +17,10 @@ from alarmbench.report.select import base_cells, prefer_epochs
 
 def roc_figure(roc: pd.DataFrame, results: pd.DataFrame | None, dataset: str, experiment: str,
                base: str | os.PathLike, colours: dict | None = None) -> list[Path] | None:
-    """Validation ROC curves per method for one (data set, experiment) at its base cell and its
-    smallest seed (like the authors' per-seed plots), with the random-classifier diagonal.
-    The snapshot-ablation variants are left out (R2-AD2 itself is drawn)."""
+    """Validation ROC curves per method (records' `roc_validation`, roc.csv's split "val") for one
+    (data set, experiment) at its base cell and its smallest seed (like the authors' per-seed
+    plots), with the random-classifier diagonal. The snapshot-ablation variants are left out
+    (R2-AD2 itself is drawn)."""
     rows = roc[(roc["dataset"] == dataset) & (roc["experiment"] == experiment) & (roc["split"] == "val")
                & ~roc["method"].isin(list(ABLATION))]
     rows = base_cells(prefer_epochs(rows), n_prefer=200 if experiment.startswith("a3-") else 100)
@@ -38,7 +39,7 @@ def roc_figure(roc: pd.DataFrame, results: pd.DataFrame | None, dataset: str, ex
                     label=label if auc is None else f"{label} (AUC {auc:.2f})")
         ax.plot([0, 1], [0, 1], ls="--", color="grey", label="Random classifier")
         ax.set(xlabel="False Positive Rate", ylabel="True Positive Rate", xlim=(0, 1), ylim=(0, 1.01),
-               title=f"{L.dataset_label(dataset)}, {experiment} (seed {int(rows['seed'].iloc[0])})")
+               title=f"{L.dataset_label(dataset)}, {experiment}: validation part (seed {int(rows['seed'].iloc[0])})")
         ax.legend(loc="lower right", fontsize="small")
         return save_figure(fig, base)
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from alarmbench.evaluate.aggregate import wilcoxon_vs
 from alarmbench.fileio import atomic_path
 from alarmbench.report import labels as L
 from alarmbench.report.latex import Block, LatexTable, bold
 from alarmbench.report.select import reduced_epochs, table_rows
+from alarmbench.report.stats import wilcoxon_vs
 
 METRIC_TITLES = {"test_auc": "AUC-ROC", "test_ap": "Average precision", "test_f1": "F1",
                  "test_precision": "Prec.", "test_recall": "Rec."}

@@ -58,24 +58,27 @@ def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:
 
 def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir: str | Path | None,
                 work_dir: str | Path | None = None, features: dict | None = None, user: dict | None = None,
-                fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False):
+                fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False,
+                method: str | None = None):
     """A `methods.Context` for one job; `run` holds epochs, device, precision, threads, options and
     the checkpoint interval.
 
     `trains`: the shared targets (file stems) the job may train; the empty default reads every
-    target as an input. Sets torch's threads and precision for the process, and logs them with the
-    shapes of the split and of the feature caches the job reads.
+    target as an input. `method`: the fit's method; a CPU-only one runs on the CPU whatever
+    run.device says (its job claims no GPU, so a cluster runs it where CUDA may be absent).
+    Sets torch's threads and precision for the process, and logs them with the shapes of the split
+    and of the feature caches the job reads.
     """
     import torch
 
     from alarmbench.device import resolve_device, set_precision
-    from alarmbench.methods import Context
+    from alarmbench.methods import Context, cpu_only
     from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 
     torch.set_num_threads(int(run.get("threads", 1)))
     precision = run.get("precision", "tf32")
     set_precision(precision)
-    device = resolve_device(run.get("device"))
+    device = resolve_device("cpu" if method and cpu_only(method) else run.get("device"))
     every_s = float(run.get("checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
     if every_s < 0:
         raise ValueError(f"run.checkpoint_every_s must be ≥ 0 seconds, got {every_s}")

@@ -1,4 +1,5 @@
-"""evaluate: the metrics of every method of one cell (AUC/AP, the validation ROC, A³ thresholds)."""
+"""evaluate: the metrics of every method of one cell (AUC/AP, the validation ROC as
+`roc_validation`, A³ thresholds)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def evaluate_record(split: Split, scores: dict[str, np.ndarray], info: dict, cel
         log.warning("%s: the validation part has a single class; validation metrics, ROC and threshold skipped",
                     what)
         return record
-    record["roc"] = roc_points(split.a_val, scores["val"])
+    record["roc_validation"] = roc_points(split.a_val, scores["val"])  # the part is in the name
     if max_fpr is not None:
         threshold = threshold_at_max_fpr(split.a_val, scores["val"], max_fpr)
         for key, value in threshold_metrics(split.a_test, scores["test"], threshold).items():

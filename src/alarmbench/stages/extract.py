@@ -12,8 +12,9 @@ from tqdm import tqdm
 from alarmbench.data.splits import Split
 from alarmbench.features.cache import FeatureCacheWriter, checkpoint_sources
 from alarmbench.methods.catalog import FEATURES
-from alarmbench.stagelog import timed
 from alarmbench.stages.context import job_context
+from alarmbench.stagelog import timed
+from alarmbench.stages.timing import write_feature_seconds
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ def extract_stage(*, split_npz: str, dataset: str, seed: int, kind: str, run: di
                   out_dirs: dict[str, str], user: dict | None = None) -> None:
     import torch
 
+    start = time.perf_counter()
     module, function = FEATURES[kind].extractor.split(":")
     rows = getattr(importlib.import_module(f"alarmbench.features.{module}"), function)
     log.info("extract: %s features (%s) of %s, data set %s, seed %d", kind, FEATURES[kind].extractor, target,
@@ -45,3 +47,4 @@ def extract_stage(*, split_npz: str, dataset: str, seed: int, kind: str, run: di
         seconds = time.perf_counter() - began
         log.info("extract %s %s: %d rows × %s %s in %.2f s (%.0f rows/s) into %s", kind, part, len(x),
                  "×".join(map(str, row_shape)), dtype, seconds, len(x) / max(seconds, 1e-9), out)
+    write_feature_seconds(out_dirs, kind, time.perf_counter() - start)  # the job's seconds, in each part

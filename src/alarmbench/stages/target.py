@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from pathlib import Path
 
 from alarmbench.data.splits import Split
 from alarmbench.methods.catalog import TARGETS
 from alarmbench.stages.context import job_context, job_fingerprint
+from alarmbench.stages.timing import write_target_seconds
 from alarmbench.stagelog import timed
 
 log = logging.getLogger(__name__)
@@ -16,7 +18,9 @@ log = logging.getLogger(__name__)
 
 def train_target_stage(*, split_npz: str, dataset: str, seed: int, target: str, run: dict, code: str, out: str,
                        inputs: list[str] = (), user: dict | None = None) -> None:
-    """Train `target` (it may store only `out`; the targets it starts from are read-only inputs)."""
+    """Train `target` (it may store only `out`; the targets it starts from are read-only inputs)
+    and record the job's seconds beside it (stages/timing.py)."""
+    start = time.perf_counter()
     decl = TARGETS[target]
     module, function = decl.trainer.split(":")
     trainer = getattr(importlib.import_module(f"alarmbench.methods.{module}"), function)
@@ -30,3 +34,4 @@ def train_target_stage(*, split_npz: str, dataset: str, seed: int, target: str, 
     if not Path(out).exists():
         raise RuntimeError(f"training target {target!r} ({decl.trainer}) did not produce {out}: its file name in "
                            f"methods/catalog.py and the name its trainer stores must agree")
+    write_target_seconds(out, target, time.perf_counter() - start, starts_from=inputs)

@@ -37,7 +37,8 @@ def toy_split(n_anomalies: int = 40, seed: int = 110, **kw) -> Split:
 
 def toy_context(seed: int = 110, epochs: int | None = 5, precision: str = "tf32", **options) -> Context:
     hp = HyperParams(encoder=(5, 3, 2), alarm=(32, 16, 8, 4), batch_size=64, a3_target=(5, 3, 2), a3_batch_size=64)
-    return Context(hparams=hp, seed=seed, epochs=epochs, options=options, precision=precision)
+    # A checkpoint every epoch (not every 300 s): the resume tests kill a fit after a given epoch.
+    return Context(hparams=hp, seed=seed, epochs=epochs, options=options, precision=precision, checkpoint_every_s=0)
 
 
 def toy_image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:

@@ -66,14 +66,17 @@ def _report(args) -> int:
 def _run(args) -> int:
     from alarmbench.fileio import write_json
     from alarmbench.runner import CellSpec, run_cell
+    from alarmbench.workflow_log import to_console
+
+    to_console(quiet=args.quiet)  # what a workflow job's log file says, on stderr
 
     options = dict(kv.split("=", 1) for kv in args.option)
     max_fpr = args.max_fpr if args.max_fpr is not None else (0.05 if args.experiment.startswith("a3-") else None)
     cell = CellSpec(args.dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
-                    threads=args.threads, max_fpr=max_fpr)
+                    threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s)
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
-                      work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty())
+                      work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     write_json(args.out, record)
     print(json.dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}, indent=2))
     return 0
@@ -115,6 +118,13 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be ≥ 0 seconds, got {text}")
+    return value
+
+
 def _parse_value(text: str):
     """Option values from the command line: JSON where it parses (numbers, booleans), else text."""
     try:
@@ -152,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_split)
 
     from alarmbench.device import PRECISIONS
+    from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
     from alarmbench.methods import METHOD_IDS, is_method
 
     def method_name(text: str) -> str:
@@ -191,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option / faithfulness switch, e.g. gradcon_cosine=layer (repeatable)")
     r.add_argument("--work-dir", help="keep checkpoints and trained targets here (resumable)")
+    r.add_argument("--checkpoint-every-s", type=_seconds, default=DEFAULT_CHECKPOINT_EVERY_S, metavar="SECONDS",
+                   help=f"with --work-dir: seconds between training checkpoint writes (default "
+                        f"{DEFAULT_CHECKPOINT_EVERY_S:g}; 0 = every epoch); a killed run resumes to the same result")
+    r.add_argument("--quiet", action="store_true", help="log only warnings and errors on stderr (no progress bars)")
     r.add_argument("--out", required=True, help="metrics JSON")
     r.set_defaults(func=_run)
 
@@ -217,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"alarmbench: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        from alarmbench.workflow_log import release_console
+
+        release_console()  # `run`'s stderr logging ends with the command (several calls in one process)
 
 
 if __name__ == "__main__":

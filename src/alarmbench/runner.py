@@ -5,6 +5,7 @@ fit and record are built by one piece of code for both)."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
 from alarmbench.grid import effective_n
 from alarmbench.methods import catalog
+from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 from alarmbench.stages.context import job_context, job_fingerprint
 from alarmbench.stages.evaluate import evaluate_record
 from alarmbench.stages.fit import fit_and_score
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,10 +40,13 @@ class CellSpec:
     threads: int = 1
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
     protocol: dict = field(default_factory=dict)  # split-protocol switches (SplitParams: rng, holdout_redraws, …)
+    checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S  # seconds between checkpoint writes (changes no result)
 
     def __post_init__(self) -> None:
         if self.epochs is not None and int(self.epochs) < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if not float(self.checkpoint_every_s) >= 0:
+            raise ValueError(f"checkpoint_every_s must be ≥ 0 seconds, got {self.checkpoint_every_s}")
         if int(self.seed) < 0:
             raise ValueError(f"seed must be ≥ 0, got {self.seed}")
         catalog.check_options(self.method, self.options)
@@ -52,7 +59,7 @@ class CellSpec:
     def run_params(self) -> dict:
         """The `run` dict of a workflow job for this cell."""
         return {"epochs": self.epochs, "device": self.device, "precision": self.precision, "threads": self.threads,
-                "options": dict(self.options)}
+                "options": dict(self.options), "checkpoint_every_s": float(self.checkpoint_every_s)}
 
 
 def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
@@ -74,6 +81,8 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
 
 def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path = "data/raw",
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
+    log.info("run: method %s on %s, experiment %s, seed %d, %d known anomalies, pollution %g", cell.method,
+             cell.dataset, cell.experiment, cell.seed, cell.n_anomalies, cell.pollution)
     prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror)
     n = effective_n(registry.get(cell.dataset), cell.n_anomalies)  # the workflow's rule for small tables
     split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,

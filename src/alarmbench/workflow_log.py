@@ -1,4 +1,10 @@
-"""Logging for workflow jobs: the job's messages, warnings and any traceback go to its log file.
+"""Where a job's messages go: its workflow log file (`logged`) or the terminal (`to_console`).
+
+The one place logging is configured. Modules log through `logging.getLogger(__name__)`; a workflow
+job's `log:` file gets its INFO lines (what ran, on which device and shapes, per-epoch losses,
+stage timings, checkpoint writes), Python warnings, and everything the job prints: `sys.stdout`
+and `sys.stderr`, and file descriptors 1 and 2 too, so output of C/C++ libraries lands there
+as well. Progress bars (tqdm) draw only on a terminal, so the file holds no bar text.
 
 An `InputError` (the user's config or data is wrong; its message says what and where) is reported as
 one line, `alarmbench: error: <message>`, without a traceback, and the job exits with status 1.
@@ -8,34 +14,126 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import platform
+import resource
 import sys
+import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from alarmbench.errors import InputError
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+log = logging.getLogger(__name__)
+
+
+def _install(handler: logging.Handler, level: int) -> logging.Handler:
+    """`handler` on the root logger at `level`, with Python warnings routed into logging."""
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setLevel(level)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(level, root.getEffectiveLevel()))
+    # Off first: captureWarnings(True) does nothing while logging believes it still captures,
+    # which is wrong once someone else restored `warnings.showwarning` (pytest does per test).
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
+    return handler
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler on whatever `sys.stderr` is when a line is written (not when it was made)."""
+
+    @property
+    def stream(self) -> IO[str]:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def to_console(quiet: bool = False) -> logging.Handler:
+    """Log to stderr (`alarmbench run`): INFO and up, or only warnings and errors when `quiet`.
+    Configures once: a second call replaces the first one's handler."""
+    release_console()
+    return _install(_Stderr(), logging.WARNING if quiet else logging.INFO)
+
+
+def release_console() -> list[logging.Handler]:
+    """Remove (and return) the handler of `to_console`, if any."""
+    root = logging.getLogger()
+    found = [h for h in root.handlers if isinstance(h, _Stderr)]
+    for handler in found:
+        root.removeHandler(handler)
+    return found
+
 
 @contextlib.contextmanager
-def logged(path: str):
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        handler = logging.StreamHandler(fh)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root = logging.getLogger()
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        logging.captureWarnings(True)
-        try:
+def _output_into(fh: IO[str]) -> Iterator[None]:
+    """Send stdout and stderr (Python's objects and file descriptors 1 and 2) into `fh`."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = [os.dup(fd) for fd in (1, 2)]
+    try:
+        for fd in (1, 2):
+            os.dup2(fh.fileno(), fd)
+        with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
             yield
+    finally:
+        fh.flush()
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _describe(job) -> str:
+    """rule, wildcards, threads and resources of a Snakemake job object (`snakemake` in a script)."""
+    wildcards = ", ".join(f"{k}={v}" for k, v in dict(job.wildcards.items()).items())
+    shown = {k: v for k, v in dict(job.resources.items()).items()
+             if not k.startswith("_") and k not in ("mem", "mem_mib", "disk", "disk_mib")}  # mem_mb, disk_mb say it
+    resources = ", ".join(f"{k}={v}" for k, v in shown.items())
+    return f"rule {job.rule} [{wildcards}], threads {job.threads}, resources {resources or 'none'}"
+
+
+@contextlib.contextmanager
+def logged(path: str, job=None) -> Iterator[None]:
+    """Run the block with everything it says going to the log file `path` (overwritten). `job`:
+    the script's `snakemake` object, whose rule and wildcards head the file. An error's line or
+    traceback goes to the console too (written after stdout and stderr are restored)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    began = time.perf_counter()
+    with open(path, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as fh:
+        console = release_console()  # its stderr is the log file now: no line twice
+        handler = _install(logging.StreamHandler(fh), logging.INFO)
+        try:
+            with _output_into(fh):
+                if job is not None:
+                    log.info("job: %s", _describe(job))
+                log.info("host %s, pid %d, python %s", platform.node(), os.getpid(), platform.python_version())
+                yield
+            _footer("done", began)
         except InputError as err:
             line = f"alarmbench: error: {err}"
+            _footer("failed", began)
             fh.write(line + "\n")
-            fh.flush()
             print(line, file=sys.stderr)
             raise SystemExit(1) from None
         except BaseException:
+            _footer("failed", began)
             traceback.print_exc(file=fh)
             traceback.print_exc(file=sys.stderr)
             raise
         finally:
-            root.removeHandler(handler)
+            logging.getLogger().removeHandler(handler)
+            logging.captureWarnings(False)
+            for h in console:
+                logging.getLogger().addHandler(h)
+
+
+def _footer(outcome: str, began: float) -> None:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    log.info("%s after %.2f s, peak memory %.0f MiB", outcome, time.perf_counter() - began, peak)

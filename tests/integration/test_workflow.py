@@ -147,6 +147,30 @@ def test_changing_one_method_option_reruns_only_that_method(workflow):
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate", "aggregate", "report", "all"}
 
 
+def test_changing_the_checkpoint_interval_reruns_nothing(workflow):
+    config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
+    config["run"]["checkpoint_every_s"] = 0
+    changed = workflow / "config" / "checkpoints.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = snakemake(workflow, "-n", "--configfile", str(changed), env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
+    assert "Nothing to be done" in out, out[-2000:]
+
+
+def test_job_logs_say_what_ran(workflow):
+    """The scripts' wiring (issue 16): the rule and wildcards, device, shapes, each epoch's loss
+    (run.epochs = 1), stage timings; no progress bar text."""
+    cell = "breast_cancer/known/n20_p0/seed110"
+    fit = (workflow / "logs" / "fit" / cell / "a3.log").read_text()
+    assert "job: rule fit_score [dataset=breast_cancer, experiment=known, n=20, p=0, seed=110, method=a3]" in fit
+    assert "device cpu, precision tf32, torch threads 1, epochs 1, checkpoint every 300 s" in fit
+    assert re.search(r"split: train \d+×30 .*features activations: train \d+×\d+ float16", fit, re.S)
+    assert re.search(r"a3 epoch 1/1: loss \S+, \d+\.\d\d s", fit) and re.search(r"fit a3: \d+\.\d\d s", fit)
+    target = next((workflow / "logs" / "targets" / "breast_cancer").rglob("gaa_snapshots_k4.log")).read_text()
+    assert re.search(r"target/gaa epoch 1/1: loss", target) and "checkpoint " in target  # the chain's part ends
+    for log in (workflow / "logs").rglob("*.log"):
+        assert "\r" not in log.read_text() and "it/s]" not in log.read_text(), log
+
+
 def test_editing_a_loader_reruns_only_its_data_set(workflow):
     loader = workflow / "code" / "data" / "loaders" / "user.py"
     loader.write_text(loader.read_text() + "\n# an edit\n")

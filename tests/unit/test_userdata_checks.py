@@ -301,7 +301,8 @@ def test_logged_reports_an_input_error_in_one_line(tmp_path, capsys):
             raise DataFormatError("data/mine.csv: column 'a' has non-numeric value 'x' (line 3); expected numbers")
     assert info.value.code == 1
     line = "alarmbench: error: data/mine.csv: column 'a' has non-numeric value 'x' (line 3); expected numbers"
-    assert log.read_text() == line + "\n"
+    text = log.read_text()  # the job's header and footer lines, then the error, without a traceback
+    assert text.endswith("\n" + line + "\n") and text.count("alarmbench: error:") == 1 and "Traceback" not in text
     err = capsys.readouterr().err
     assert err.strip() == line and "Traceback" not in err
 

@@ -63,8 +63,10 @@ for _job in JOBS:  # every file known before any job, for the train_target rule'
 
 def run_params(w, options):
     """What a training job needs to know (epochs resolved for its data set); part of `params`,
-    so a change reruns exactly its jobs."""
-    return dict(RUN, epochs=grid.epochs_for(RUN, w.dataset), options=options)
+    so a change reruns exactly its jobs. `checkpoint_every_s` changes no result: the scripts read
+    it from the config, so changing it reruns nothing."""
+    run = {k: v for k, v in RUN.items() if k != "checkpoint_every_s"}
+    return dict(run, epochs=grid.epochs_for(RUN, w.dataset), options=options)
 
 
 def split_protocol(w):

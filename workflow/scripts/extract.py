@@ -2,7 +2,7 @@ from alarmbench.stages.extract import extract_stage
 from alarmbench.workflow_log import logged
 
 w, p = snakemake.wildcards, snakemake.params
-with logged(snakemake.log[0]):
+with logged(snakemake.log[0], snakemake):
     extract_stage(split_npz=snakemake.input.split, dataset=w.dataset, seed=int(w.seed), kind=w.kind,
                   run=dict(p.run, threads=snakemake.threads), target=snakemake.input.target,
                   out_dirs={part: getattr(snakemake.output, part) for part in ("train", "val", "test")}, user=p.user)

@@ -3,7 +3,7 @@ from alarmbench.stages.split import split_stage
 from alarmbench.workflow_log import logged
 
 w = snakemake.wildcards
-with logged(snakemake.log[0]):
+with logged(snakemake.log[0], snakemake):
     split_stage(prepared=snakemake.input[0], dataset=w.dataset, experiment=w.get("experiment") or w.group,
                 seed=int(w.seed), n_anomalies=int(w.get("n", 0)), pollution=float(w.p),
                 protocol=snakemake.params.protocol, out_npz=snakemake.output.npz, out_json=snakemake.output.json,

@@ -19,6 +19,7 @@ import torch
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
 from alarmbench.device import autocast as device_autocast
+from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 from alarmbench.rng import substream_seed
 
 
@@ -52,6 +53,8 @@ class Context:
     # Shared targets (file stems) this run may train and store; None: any (alarmbench run). A
     # workflow job trains only its own target; the others are its declared inputs, read-only.
     trains: frozenset[str] | None = None
+    # Seconds between training checkpoint writes (`loop.Checkpoint.every_s`; 0: every epoch).
+    checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S
 
     def autocast(self):
         """`device.autocast` for this run's device and precision."""
@@ -111,7 +114,7 @@ class Context:
         from alarmbench.methods.loop import Checkpoint
 
         path = self.path("checkpoints", f"{name}.ckpt")
-        return None if path is None else Checkpoint(path, f"{self.fingerprint}/{name}")
+        return None if path is None else Checkpoint(path, f"{self.fingerprint}/{name}", self.checkpoint_every_s)
 
     def may_train(self, target: str) -> bool:
         return self.trains is None or target in self.trains

@@ -3,13 +3,16 @@
 A trained target is stored under the context's targets directory (when there is one) with the
 fingerprint of the run that made it, and loaded instead of retrained when that matches: the AE
 serves the AE baseline and A3v2, the snapshot family serves R2-AD2 with 1-4 snapshots. Every
-training run checkpoints each epoch and resumes; a stored target leaves no checkpoint behind.
+training run checkpoints (`loop.fit_epochs`: at most once per `ctx.checkpoint_every_s`, and at the
+end of each finished part of the snapshot chain) and resumes; a stored target leaves no checkpoint
+behind.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +26,8 @@ from alarmbench.methods.base import Context
 from alarmbench.methods.loop import Checkpoint, fit_epochs
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.targets import r2ad2_target
+
+log = logging.getLogger(__name__)
 
 Loss = Callable[[TargetNet, torch.Tensor], torch.Tensor]
 
@@ -104,6 +109,7 @@ def cached_state(ctx: Context, name: str, train: Callable[[Checkpoint | None], o
         if not final.exists():
             raise MissingTargetError(f"shared target {final} is missing: this job may not train it (a method or "
                                      f"target that reads it must declare it in methods/catalog.py)")
+        log.info("target %s: read %s (%.2f MB)", name, final, final.stat().st_size / 1e6)
         return torch.load(final, weights_only=True, map_location=ctx.device)["state"]
     # The context's own settings count even where no job fingerprint was given (a bare Context).
     fingerprint = (f"{ctx.target_fingerprints.get(name, ctx.fingerprint)}/targets/{name}/epochs={ctx.epochs}/"
@@ -111,10 +117,13 @@ def cached_state(ctx: Context, name: str, train: Callable[[Checkpoint | None], o
     if final.exists():
         payload = torch.load(final, weights_only=True, map_location=ctx.device)
         if payload.get("fingerprint") == fingerprint:
+            log.info("target %s: stored by this run's fingerprint, read %s", name, final)
             return payload["state"]
-    checkpoint = Checkpoint(final.with_suffix(".ckpt"), fingerprint)
+        log.info("target %s: %s belongs to another run (code, options, inputs or epochs): retrained", name, final)
+    checkpoint = Checkpoint(final.with_suffix(".ckpt"), fingerprint, ctx.checkpoint_every_s)
     state = train(checkpoint)
     save_torch(final, {"fingerprint": fingerprint, "state": state})
+    log.info("target %s: stored %s (%.2f MB)", name, final, final.stat().st_size / 1e6)
     checkpoint.path.unlink(missing_ok=True)
     return state
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,13 @@ from alarmbench.data import registry
 from alarmbench.data.spec import HyperParams, default_hparams
 from alarmbench.data.splits import Split
 from alarmbench.fileio import sha256_file
+from alarmbench.stagelog import describe_split
+
+log = logging.getLogger(__name__)
+
+# Run keys that change how a job runs, never what it computes: left out of its fingerprint, so that
+# changing them keeps its checkpoints and stored targets (and out of the rules' params: no rerun).
+NOT_FINGERPRINTED = frozenset({"checkpoint_every_s"})
 
 
 def hparams_for(dataset: str, split: Split, user: dict | None = None) -> HyperParams:
@@ -32,9 +40,18 @@ def _digest(path: Path) -> str:
     return sha256_file(path / "header.json" if path.is_dir() else path)
 
 
+def describe_cache(path) -> str:
+    """A feature cache folder: rows × row shape and dtype (its header; no rows are read)."""
+    from alarmbench.features.cache import FeatureCache
+
+    cache = FeatureCache(path)
+    return f"{'×'.join(str(d) for d in (cache.n_rows, *cache.row_shape))} {cache.dtype}"
+
+
 def job_fingerprint(code: str, run: dict, inputs: list[str | Path] = ()) -> str:
     """What a job is: its code key, run options (epochs, device, precision, threads, method options)
     and its inputs' contents. Resumable state is used only under the same fingerprint."""
+    run = {k: v for k, v in run.items() if k not in NOT_FINGERPRINTED}
     payload = {"code": code, "run": run, "inputs": {str(p): _digest(p) for p in inputs}}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
@@ -43,26 +60,40 @@ def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir
                 work_dir: str | Path | None = None, features: dict | None = None, user: dict | None = None,
                 fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False,
                 method: str | None = None):
-    """A `methods.Context` for one job; `run` holds epochs, device, precision, threads and options.
+    """A `methods.Context` for one job; `run` holds epochs, device, precision, threads, options and
+    the checkpoint interval.
 
     `trains`: the shared targets (file stems) the job may train; the empty default reads every
     target as an input. `method`: the fit's method; a CPU-only one runs on the CPU whatever
     run.device says (its job claims no GPU, so a cluster runs it where CUDA may be absent).
-    Sets torch's threads and precision for the process.
+    Sets torch's threads and precision for the process, and logs them with the shapes of the split
+    and of the feature caches the job reads.
     """
     import torch
 
     from alarmbench.device import resolve_device, set_precision
     from alarmbench.methods import Context, cpu_only
+    from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 
     torch.set_num_threads(int(run.get("threads", 1)))
     precision = run.get("precision", "tf32")
     set_precision(precision)
     device = resolve_device("cpu" if method and cpu_only(method) else run.get("device"))
-    return Context(hparams=hparams_for(dataset, split, user), seed=seed, device=device,
+    every_s = float(run.get("checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
+    if every_s < 0:
+        raise ValueError(f"run.checkpoint_every_s must be ≥ 0 seconds, got {every_s}")
+    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    log.info("device %s%s, precision %s, torch threads %d, epochs %s, checkpoint every %g s", device, name,
+             precision, torch.get_num_threads(), run.get("epochs") or "the papers'", every_s)
+    log.info("split: %s", describe_split(split))
+    hparams = hparams_for(dataset, split, user)
+    log.info("hyperparameters: %s", hparams)
+    for kind, parts in (features or {}).items():
+        log.info("features %s: %s", kind, ", ".join(f"{p} {describe_cache(d)}" for p, d in parts.items()))
+    return Context(hparams=hparams, seed=seed, device=device,
                    epochs=run.get("epochs"), options=dict(run.get("options", {})),
                    work_dir=Path(work_dir) if work_dir else None,
                    targets_dir=Path(targets_dir) if targets_dir else None,
                    features={k: {p: Path(v) for p, v in parts.items()} for k, parts in (features or {}).items()},
                    feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30), precision=precision,
-                   fingerprint=fingerprint, trains=trains, progress=progress)
+                   fingerprint=fingerprint, trains=trains, progress=progress, checkpoint_every_s=every_s)

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from alarmbench.data import registry
 from alarmbench.data.download import HashLock
 from alarmbench.data.prepare import fetch, load
 from alarmbench.fileio import sha256_file, write_json
+from alarmbench.stagelog import shape, timed
+
+log = logging.getLogger(__name__)
 
 
 def fetch_stage(*, dataset: str, raw_dir: str, mirror: str | None, manifest: str, user: dict | None = None) -> None:
     spec = registry.get(dataset, user)
     raw_root = Path(raw_dir)
-    source, files = fetch(spec, raw_root / dataset, mirror=mirror, lock=HashLock(raw_root / "checksums.lock.json"))  # as data.api.lock_for
+    log.info("fetch: data set %s into %s (mirror %s)", dataset, raw_root / dataset, mirror)
+    with timed(log, "fetch"):
+        source, files = fetch(spec, raw_root / dataset, mirror=mirror,
+                              lock=HashLock(raw_root / "checksums.lock.json"))  # as data.api.lock_for
+    for name, path in sorted(files.items()):
+        log.info("raw file %s: %s (%d bytes)", name, path, Path(path).stat().st_size)
     write_json(manifest, {"dataset": dataset, "loader": source.loader,
                           "files": {n: {"path": str(p), "sha256": sha256_file(p)} for n, p in sorted(files.items())}})
 
@@ -27,4 +36,8 @@ def prepare_stage(*, dataset: str, manifest: str, out: str, user: dict | None = 
     for name, path in files.items():  # the manifest's hashes key this job: the files must still match
         if sha256_file(path) != info["files"][name]["sha256"]:
             raise RuntimeError(f"{path} changed after it was fetched; rerun the fetch job of {dataset!r}")
-    load(spec, source, files).save(out)
+    with timed(log, f"load with {source.loader}"):
+        table = load(spec, source, files)
+    log.info("prepared table: %s", shape(table.X))
+    with timed(log, "write prepared table"):
+        table.save(out)

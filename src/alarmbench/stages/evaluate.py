@@ -23,6 +23,7 @@ def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str],
     validation part chose its threshold (SPEC §6.3: the largest n; `evaluate.threshold_source`);
     missing or None: this cell's own. One job per cell, not per method: the metrics take
     milliseconds, a job's start-up (Python, scikit-learn) about two seconds of CPU."""
+    log.info("evaluate: %s, methods %s", cell, ", ".join(methods))
     split = Split.load(split_npz)
     records = []
     for method, scores_file, info_file in zip(methods, scores_npz, info_json, strict=True):

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import time
 from pathlib import Path
+
+from tqdm import tqdm
 
 from alarmbench.data.splits import Split
 from alarmbench.features.cache import FeatureCacheWriter, checkpoint_sources
 from alarmbench.methods.catalog import FEATURES
 from alarmbench.stages.context import job_context
+from alarmbench.stagelog import timed
 from alarmbench.stages.timing import write_feature_seconds
+
+log = logging.getLogger(__name__)
 
 
 def extract_stage(*, split_npz: str, dataset: str, seed: int, kind: str, run: dict, target: str,
@@ -20,14 +26,25 @@ def extract_stage(*, split_npz: str, dataset: str, seed: int, kind: str, run: di
     start = time.perf_counter()
     module, function = FEATURES[kind].extractor.split(":")
     rows = getattr(importlib.import_module(f"alarmbench.features.{module}"), function)
-    split = Split.load(split_npz)
+    log.info("extract: %s features (%s) of %s, data set %s, seed %d", kind, FEATURES[kind].extractor, target,
+             dataset, seed)
+    with timed(log, "load split"):
+        split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=Path(target).parent, user=user)
-    row_shape, names, chunks = rows(split, ctx)
+    with timed(log, "load target"):
+        row_shape, names, chunks = rows(split, ctx)
     dtype = run.get("feature_dtype", "float16")
     for part, out in out_dirs.items():
         x = getattr(split, f"x_{part}")
+        began = time.perf_counter()
+        # A bar only where stderr is a terminal (tqdm's disable=None): none in the job's log file.
         with FeatureCacheWriter(out, row_shape, dtype=dtype, names=names, sources=checkpoint_sources([target]),
-                                expected_rows=len(x), overwrite=True, meta={"part": part, "kind": kind}) as w:
+                                expected_rows=len(x), overwrite=True, meta={"part": part, "kind": kind}) as w, \
+                tqdm(total=len(x), desc=f"{kind} {part}", unit="row", disable=None, leave=False) as bar:
             for block in chunks(torch.as_tensor(x), out_device="cpu"):
                 w.append(block)
+                bar.update(len(block))
+        seconds = time.perf_counter() - began
+        log.info("extract %s %s: %d rows × %s %s in %.2f s (%.0f rows/s) into %s", kind, part, len(x),
+                 "×".join(map(str, row_shape)), dtype, seconds, len(x) / max(seconds, 1e-9), out)
     write_feature_seconds(out_dirs, kind, time.perf_counter() - start)  # the job's seconds, in each part

@@ -3,6 +3,7 @@ score its validation and test parts; `alarmbench run` fits through `fit_and_scor
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 
@@ -12,6 +13,9 @@ from alarmbench.data.splits import Split
 from alarmbench.fileio import write_json, write_npz
 from alarmbench.stages.context import job_context, job_fingerprint
 from alarmbench.stages.timing import upstream_seconds
+from alarmbench.stagelog import timed
+
+log = logging.getLogger(__name__)
 
 
 def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) -> tuple[dict[str, np.ndarray], dict]:
@@ -30,9 +34,11 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
     start, cpu = time.perf_counter(), time.process_time()
     detector.fit(split, ctx)
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    log.info("fit %s: %.2f s (%.2f s CPU)", method, fit_seconds, fit_cpu)
     start = time.perf_counter()
     scores = {part: np.asarray(detector.score_split(split, part), dtype=np.float64) for part in ("val", "test")}
     score_seconds = time.perf_counter() - start
+    log.info("score %s (val, test): %.2f s", method, score_seconds)
     complete = upstream is None or {"target_seconds", "extract_seconds"} <= set(upstream)
     upstream = dict(upstream or {})
     # fit_cpu_seconds: this process' CPU time, what `alarmbench plan` projects (on a shared machine
@@ -49,11 +55,14 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
 def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run: dict, code: str,
                     targets_dir: str, features: dict, work_dir: str, out_scores: str, out_info: str,
                     inputs: list[str] = (), user: dict | None = None) -> None:
-    split = Split.load(split_npz)
+    log.info("fit_score: method %s, data set %s, seed %d, split %s", method, dataset, seed, split_npz)
+    with timed(log, "load split"):
+        split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=targets_dir, work_dir=work_dir,
                       features=features, user=user, fingerprint=job_fingerprint(code, run, [split_npz, *inputs]),
                       method=method)
     target_files = [p for p in inputs if str(p).endswith(".pt")]
     scores, info = fit_and_score(split, method, ctx, upstream_seconds(target_files, features))
-    write_npz(out_scores, **scores)
-    write_json(out_info, info)
+    with timed(log, "write scores and record"):
+        write_npz(out_scores, **scores)
+        write_json(out_info, info)

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from alarmbench.data import registry
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.splits import SplitParams, make_split
+from alarmbench.stagelog import describe_split, shape, timed
+
+log = logging.getLogger(__name__)
 
 
 def split_stage(*, prepared: str, dataset: str, experiment: str, seed: int, n_anomalies: int, pollution: float,
                 protocol: dict, out_npz: str, out_json: str, user: dict | None = None) -> None:
-    prep = Prepared.load(prepared)
+    log.info("split: data set %s, experiment %s, seed %d, %d known anomalies, pollution %g", dataset, experiment,
+             seed, n_anomalies, pollution)
+    with timed(log, "load prepared table"):
+        prep = Prepared.load(prepared)
+    log.info("prepared table: %s", shape(prep.X))
     spec = registry.get(dataset, user)
     params = SplitParams(spec.preset(experiment), seed=seed, n_train_anomalies=n_anomalies, pollution=pollution,
                          scaling=spec.scaling, **protocol)
-    make_split(prep, params, experiment=experiment).save(out_npz, out_json)
+    with timed(log, "split"):
+        split = make_split(prep, params, experiment=experiment)
+    log.info("split: %s", describe_split(split))
+    with timed(log, "write split"):
+        split.save(out_npz, out_json)

@@ -14,10 +14,10 @@ from alarmbench.codekeys import code_key
 from alarmbench.data import registry
 from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
-from alarmbench.grid import effective_n
+from alarmbench.grid import anomaly_totals, effective_n
 from alarmbench.methods import catalog
 from alarmbench.stages.context import job_context, job_fingerprint
-from alarmbench.stages.evaluate import evaluate_record
+from alarmbench.stages.evaluate import cell_record, evaluate_record
 from alarmbench.stages.fit import fit_and_score
 
 
@@ -27,7 +27,7 @@ class CellSpec:
     method: str
     seed: int
     experiment: str = "known"
-    n_anomalies: int = 100
+    n_anomalies: int | str = 100  # a count, or "half"
     pollution: float = 0.0
     epochs: int | None = None
     device: str | None = None
@@ -35,6 +35,7 @@ class CellSpec:
     precision: str = "tf32"  # device.set_precision
     threads: int = 1
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
+    user: dict | None = None  # {dataset: user_datasets entry}: a user data set, as in a workflow config
 
     def __post_init__(self) -> None:
         if self.epochs is not None and int(self.epochs) < 1:
@@ -68,20 +69,22 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
 
 def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path = "data/raw",
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
-    prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror)
-    n = effective_n(registry.get(cell.dataset), cell.n_anomalies)  # the workflow's rule for small tables
-    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution)
+    spec = registry.get(cell.dataset, cell.user)
+    prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror, user=cell.user)
+    # The workflow's cap rule, with a user table's anomalous rows counted as the workflow counts them.
+    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset))
+    split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,
+                       user=cell.user)
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,
-                      fingerprint=fingerprint, trains=None, progress=progress)
+                      fingerprint=fingerprint, trains=None, user=cell.user, progress=progress)
     ctx.target_fingerprints = targets
     scores, info = fit_and_score(split, cell.method, ctx)
     if scores_out is not None:
         from alarmbench.fileio import write_npz
 
         write_npz(scores_out, **{part: np.asarray(s) for part, s in scores.items()})
-    record_cell = {"dataset": cell.dataset, "experiment": cell.experiment, "n_anomalies": n,
-                   "pollution": float(cell.pollution), "seed": int(cell.seed),
-        "epochs": "paper" if cell.epochs is None else int(cell.epochs), "method": cell.method}
+    record_cell = cell_record(dataset=cell.dataset, experiment=cell.experiment, n_anomalies=n,
+                              pollution=cell.pollution, seed=cell.seed, epochs=cell.epochs) | {"method": cell.method}
     return evaluate_record(split, scores, info, record_cell, cell.max_fpr)

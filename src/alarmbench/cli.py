@@ -83,7 +83,6 @@ def user_entry(args) -> tuple[str, dict]:
 
 def _run(args) -> int:
     from alarmbench.fileio import write_json
-    from alarmbench.grid import parse_n
     from alarmbench.runner import CellSpec, run_cell
 
     options = dict(kv.split("=", 1) for kv in args.option)
@@ -97,7 +96,7 @@ def _run(args) -> int:
             if getattr(args, flag):
                 raise ValueError(f"--{flag.replace('_', '-')} describes a file given with --data, not a registered "
                                  f"data set (--dataset {args.dataset})")
-    cell = CellSpec(dataset, args.method, args.seed, args.experiment, parse_n(args.n_anomalies), args.pollution,
+    cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
                     threads=args.threads, max_fpr=max_fpr, user=user)
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
@@ -119,6 +118,15 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
     return value
+
+
+def _n_anomalies(text: str) -> int | str:
+    from alarmbench.grid import parse_n
+
+    try:
+        return parse_n(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _parse_value(text: str):
@@ -147,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_source(data.add_parser("split", help="write split.npz + split.json for one cell"))
     p.add_argument("--experiment", default="known", help="preset: known, transfer, a3-1a, ...")
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--n-anomalies", type=int, default=100, help="known anomalies kept in training")
+    p.add_argument("--n-anomalies", type=_n_anomalies, default=100,
+                   help="known anomalies kept in training: a count, or 'half' (⌊training anomalies / 2⌋)")
     p.add_argument("--pollution", type=float, default=0.0, help="fraction of relabelled anomalies in the normal set")
     p.add_argument("--rng", choices=["substreams", "original"], default="substreams",
                    help="named sub-streams (default) or the authors' single generator order")
@@ -202,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_IDS)} or pyod:<Class>")
     r.add_argument("--seed", type=_non_negative, required=True)
     r.add_argument("--experiment", default="known")
-    r.add_argument("--n-anomalies", default="100", help="known anomalies in training: a count, or 'half' (⌊training "
+    r.add_argument("--n-anomalies", type=_n_anomalies, default=100, help="known anomalies in training: a count, or 'half' (⌊training "
                                                         "anomalies / 2⌋); capped at ⌊A / 2⌋ as in the workflow")
     r.add_argument("--pollution", type=float, default=0.0)
     r.add_argument("--mirror")

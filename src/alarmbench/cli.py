@@ -211,8 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_IDS)} or pyod:<Class>")
     r.add_argument("--seed", type=_non_negative, required=True)
     r.add_argument("--experiment", default="known")
-    r.add_argument("--n-anomalies", type=_n_anomalies, default=100, help="known anomalies in training: a count, or 'half' (⌊training "
-                                                        "anomalies / 2⌋); capped at ⌊A / 2⌋ as in the workflow")
+    r.add_argument("--n-anomalies", type=_n_anomalies, default=100,
+                   help="known anomalies in training: a count, or 'half' (⌊training anomalies / 2⌋); capped at "
+                        "⌊A / 2⌋ as in the workflow")
     r.add_argument("--pollution", type=float, default=0.0)
     r.add_argument("--mirror")
     r.add_argument("--raw-dir", default="data/raw")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alarmbench.data.loaders._checks import class_name
+from alarmbench.data.loaders._checks import TEST_PREFIX, class_name
 from alarmbench.data.sources import RemoteFile, Source
 from alarmbench.data.spec import ClassSetup, DatasetSpec
 from alarmbench.errors import InputError
@@ -44,7 +44,6 @@ REQUIRED = ("path",)
 BINARY = (("0",), ("1",))  # the classes without normal/anomalies lists: y in {0, 1}, 1 = anomaly
 BINARY_HINT = ("without normal/anomalies lists the labels must be 0 (normal) and 1 (anomaly); give "
                "normal: [...] and anomalies: [...] for other labels")
-TEST_PREFIX = "test:"  # the key of an official test file among a user data set's files
 CSV_ONLY = ("label_column", "drop_columns")
 KINDS = {".csv": "user_csv", ".npz": "user_npz"}
 
@@ -150,7 +149,8 @@ def check_user_config(name: str, cfg: object) -> None:
     if "test_path" in cfg:
         test = cfg["test_path"]
         if not isinstance(test, str) or Path(test).suffix.lower() != suffix:
-            raise UserDataError(f"{where}.test_path: expected a {suffix} file like path; got {test!r}")
+            raise UserDataError(f"{where}.test_path: expected the path of a {suffix} file (the format of path); "
+                                f"got {test!r}")
         if Path(test).resolve() == Path(path).resolve():
             raise UserDataError(f"{where}.test_path: {test!r} is the data file itself")
     if "pollution" in cfg and not isinstance(cfg["pollution"], bool):

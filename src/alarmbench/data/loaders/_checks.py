@@ -119,6 +119,9 @@ def format_counts(counts: Counter | dict, limit: int = 10) -> str:
     return text
 
 
+TEST_PREFIX = "test:"  # the key of a user data set's official test file among its files (userdata, loaders.user)
+
+
 def check_classes(labels: np.ndarray, normal: Sequence[str], anomalies: Sequence[str], path: Path,
                   where: str, declared: str | None = None) -> dict[str, int]:
     """Check a file's labels (strings) against the classes the config declares; return the counts.

@@ -62,7 +62,8 @@ def read_kdd_txt(path: Path) -> RawTable:
 OFFICIAL_TEST = "KDDTest+.txt"
 
 
-def load_nsl_kdd(files: Mapping[str, Path], train_file: str = "KDDTrain+.txt", test_file: str = OFFICIAL_TEST) -> RawTable:
+def load_nsl_kdd(files: Mapping[str, Path], train_file: str = "KDDTrain+.txt",
+                 test_file: str = OFFICIAL_TEST) -> RawTable:
     """Official train file (full or 20 %) plus the official test set: KDDTest+, or an alternative
     test file of the same format (e.g. the hard KDDTest-21) declared in the config."""
     return RawTable.concat_official(read_kdd_txt(files[train_file]), read_kdd_txt(files[test_file]))

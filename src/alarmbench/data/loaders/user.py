@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alarmbench.data.loaders._checks import (
+    TEST_PREFIX,
     DataFormatError,
     check_classes,
     first_nonfinite,
@@ -29,13 +30,10 @@ from alarmbench.data.table import RawTable
 _FIRST_DATA_LINE = 2  # below the header line
 
 
-TEST_PREFIX = "test:"  # userdata.TEST_PREFIX: the key of the official test file
-
-
 def _with_test_part(files: Mapping[str, Path], read, test_column: str | None, normal, anomalies, hint,
                     where: str) -> RawTable:
-    """The table (and its official test part: a second file, or a 0/1 column or array marking test
-    rows), the labels of both checked against the declared classes."""
+    """The table and its official test part (a second file, or a 0/1 column or array marking test
+    rows), its labels checked against the declared classes."""
     main = [p for k, p in files.items() if not k.startswith(TEST_PREFIX)]
     test = [p for k, p in files.items() if k.startswith(TEST_PREFIX)]
     table = read(Path(main[0]), test_column)
@@ -45,14 +43,8 @@ def _with_test_part(files: Mapping[str, Path], read, test_column: str | None, no
             raise DataFormatError(f"{test[0]}: the test part has features {part.feature_names or part.X.shape[1:]}; "
                                   f"expected those of {main[0]}: {table.feature_names or table.X.shape[1:]}")
         table = RawTable.concat_official(table, part)
-    if normal or anomalies:
-        train = table.labels if table.is_test is None else table.labels[~table.is_test]
-        check_classes(train, normal, anomalies, Path(main[0]), where, declared=hint)
-        if table.is_test is not None:  # the test part may lack a class, never hold an undeclared one
-            extra = sorted(set(table.labels[table.is_test]) - set(normal) - set(anomalies))
-            if extra:
-                raise DataFormatError(f"{test[0] if test else main[0]}: the test part has labels {extra} that are "
-                                      f"neither normal {list(normal)} nor anomalies {list(anomalies)}")
+    if normal or anomalies:  # over both parts: a class may occur in one part only (unseen in training)
+        check_classes(table.labels, normal, anomalies, Path(main[0]), where, declared=hint)
     return table
 
 
@@ -62,8 +54,8 @@ def _test_flags(values: np.ndarray, path: Path, name: str) -> np.ndarray:
     ok = np.isin(flags, ["0", "1", "true", "false"])
     if not ok.all():
         first = int(np.argmax(~ok))
-        raise DataFormatError(f"{path}: test column {name!r} holds {str(flags[first])!r} (data row {first + 1}); expected 0/1 "
-                              f"or true/false (1 = an official test row)")
+        raise DataFormatError(f"{path}: test column {name!r} holds {str(flags[first])!r} (data row {first + 1}); "
+                              f"expected 0/1 or true/false (1 = an official test row)")
     is_test = np.isin(flags, ["1", "true"])
     if is_test.all() or not is_test.any():
         raise DataFormatError(f"{path}: test column {name!r} marks {'every' if is_test.all() else 'no'} row as test; "

@@ -171,6 +171,10 @@ def test_nsl_kdd_takes_an_alternative_test_file_recorded_with_its_sha256(tmp_pat
     wrong = {"kdd21": {**user["kdd21"], "test_sha256": "0" * 64}}
     with pytest.raises(Exception, match="KDDTest-21"):
         prepare_dataset("kdd21", raw_root=tmp_path / "raw2", mirror=mirror, user=wrong)
+    config = {"seeds": [1], "user_datasets": user, "grids": {"g": {"experiments": ["transfer"], "methods": ["ae"]}}}
+    configcheck.check_config(config)
+    assert grid.anomaly_totals(config) == {}  # a variant's files come with fetch, as the base's do
+    assert {j.cell.path for j in grid.expand(config)} == {"kdd21/transfer/n100_p0/seed1"}
     with pytest.raises(UserDataError, match="base: 'mammography' has no official test file"):
         check_user_config("x", {"base": "mammography", "test_file": "t.txt"})
 

@@ -63,6 +63,27 @@ def _report(args) -> int:
     return 0
 
 
+def user_entry(args) -> tuple[str, dict]:
+    """`run --data`: the data set's name and its `user_datasets` entry, as a workflow config
+    would declare it (the same checks, loader, protocol and record follow from it)."""
+    import re
+
+    from alarmbench.data.userdata import check_user_config
+
+    name = args.name or re.sub(r"[^A-Za-z0-9_-]+", "_", Path(args.data).stem)
+    entry: dict = {"path": args.data}
+    if args.label_column is not None:
+        entry["label_column"] = args.label_column
+    if args.normal or args.anomalies:
+        entry |= {"normal": list(args.normal or []), "anomalies": list(args.anomalies or [])}
+    if args.test_data:
+        entry["test_path"] = args.test_data
+    if args.test_column:
+        entry["test_column"] = args.test_column
+    check_user_config(name, entry)
+    return name, entry
+
+
 def _run(args) -> int:
     from alarmbench.fileio import write_json
     from alarmbench.runner import CellSpec, run_cell
@@ -72,9 +93,19 @@ def _run(args) -> int:
 
     options = dict(kv.split("=", 1) for kv in args.option)
     max_fpr = args.max_fpr if args.max_fpr is not None else (0.05 if args.experiment.startswith("a3-") else None)
-    cell = CellSpec(args.dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
+    if args.data:
+        dataset, entry = user_entry(args)
+        user = {dataset: entry}
+    else:
+        dataset, user = args.dataset, None
+        for flag in ("label_column", "normal", "anomalies", "test_data", "test_column", "name"):
+            if getattr(args, flag):
+                raise ValueError(f"--{flag.replace('_', '-')} describes a file given with --data, not a registered "
+                                 f"data set (--dataset {args.dataset})")
+    cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
-                    threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s)
+                    threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s,
+                    user=user)
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     write_json(args.out, record)
@@ -125,6 +156,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _n_anomalies(text: str) -> int | str:
+    from alarmbench.grid import parse_n
+
+    try:
+        return parse_n(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _parse_value(text: str):
     """Option values from the command line: JSON where it parses (numbers, booleans), else text."""
     try:
@@ -151,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_source(data.add_parser("split", help="write split.npz + split.json for one cell"))
     p.add_argument("--experiment", default="known", help="preset: known, transfer, a3-1a, ...")
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--n-anomalies", type=int, default=100, help="known anomalies kept in training")
+    p.add_argument("--n-anomalies", type=_n_anomalies, default=100,
+                   help="known anomalies kept in training: a count, or 'half' (⌊training anomalies / 2⌋)")
     p.add_argument("--pollution", type=float, default=0.0, help="fraction of relabelled anomalies in the normal set")
     p.add_argument("--rng", choices=["substreams", "original"], default="substreams",
                    help="named sub-streams (default) or the authors' single generator order")
@@ -181,12 +222,40 @@ def build_parser() -> argparse.ArgumentParser:
                           "../shared/peers/authors_code_mammography.csv for mammography if present; none: --peers)")
     rep.set_defaults(func=_report)
 
-    r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON")
-    r.add_argument("--dataset", required=True)
+    from alarmbench.data.registry import REGISTRY
+
+    def dataset_name(text: str) -> str:
+        if text in REGISTRY:
+            return text
+        if Path(text).is_file():
+            raise argparse.ArgumentTypeError(f"{text!r} is a file, not a registered data set; use --data {text}")
+        close = __import__("difflib").get_close_matches(text, list(REGISTRY), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise argparse.ArgumentTypeError(f"unknown data set {text!r}{hint}; see `alarmbench data list`, or give your "
+                                         f"own file with --data FILE.csv|FILE.npz")
+
+    r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON",
+                       description="One cell (data set, experiment, n, pollution, seed) and one method, through the "
+                                   "workflow's split protocol, fit and metrics record. Data: a registered data set "
+                                   "(--dataset) or your own table (--data).")
+    what = r.add_mutually_exclusive_group(required=True)
+    what.add_argument("--dataset", type=dataset_name, help="a registered data set (`alarmbench data list`)")
+    what.add_argument("--data", metavar="FILE", help="your own table: a .csv with a label column or an .npz with "
+                                                     "arrays X and y; labels 0/1 (1 = anomaly) need no class lists")
+    r.add_argument("--label-column", help="with --data FILE.csv: the label column (default: label)")
+    r.add_argument("--normal", nargs="+", metavar="CLASS", help="with --data: the normal classes (with --anomalies)")
+    r.add_argument("--anomalies", nargs="+", metavar="CLASS", help="with --data: the anomaly classes (with --normal)")
+    r.add_argument("--test-data", metavar="FILE", help="with --data: an official test part (same format), used as "
+                                                       "the test rows instead of the 20 %% re-split")
+    r.add_argument("--test-column", metavar="NAME", help="with --data: a 0/1 column (CSV) or array (NPZ) marking "
+                                                         "official test rows")
+    r.add_argument("--name", help="with --data: the data set's name in the record (default: the file's stem)")
     r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_IDS)} or pyod:<Class>")
     r.add_argument("--seed", type=_non_negative, required=True)
     r.add_argument("--experiment", default="known")
-    r.add_argument("--n-anomalies", type=int, default=100)
+    r.add_argument("--n-anomalies", type=_n_anomalies, default=100,
+                   help="known anomalies in training: a count, or 'half' (⌊training anomalies / 2⌋); capped at "
+                        "⌊A / 2⌋ as in the workflow")
     r.add_argument("--pollution", type=float, default=0.0)
     r.add_argument("--mirror")
     r.add_argument("--raw-dir", default="data/raw")

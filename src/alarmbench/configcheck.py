@@ -28,9 +28,14 @@ def _names(values: Iterable[str]) -> str:
 
 def check_config(config: dict) -> None:
     """Raise ConfigError for the first thing in `config` that names nothing or would do nothing."""
+    from alarmbench.grid import configured_datasets
+
     user = config.get("user_datasets") or {}
     known = set(registry.REGISTRY) | set(user)
-    datasets = list(config["datasets"])
+    if not config.get("datasets") and not user:
+        raise ConfigError("datasets: no data set configured; list registered data sets under datasets "
+                          "(`alarmbench data list`) or declare your own under user_datasets")
+    datasets = configured_datasets(config)
     for name in datasets:
         if name not in known:
             raise ConfigError(f"datasets: unknown data set {name!r}{_closest(name, known)}; registered data sets: "
@@ -66,6 +71,7 @@ def check_config(config: dict) -> None:
             if not is_method(method):
                 raise ConfigError(f"{where}.methods: unknown method {method!r}{_closest(method, METHODS)}; known: "
                                   f"{', '.join(METHODS)}, pyod:<Class>")
+        _check_n(where, grid.get("n_anomalies"), grid.get("datasets") or datasets)
         for ds in grid.get("datasets") or ():
             if ds not in specs:
                 raise ConfigError(f"{where}.datasets: {ds!r} is not one of the configured datasets "
@@ -79,6 +85,25 @@ def check_config(config: dict) -> None:
                 raise ConfigError(f"{where}.experiments: unknown experiment {experiment!r}"
                                   f"{_closest(experiment, presets)}; experiments of "
                                   f"{'its data sets' if grid.get('datasets') else 'the data sets'}: {_names(presets)}")
+
+
+def _check_n(where: str, value, datasets: list[str]) -> None:
+    """n_anomalies: a list of counts ≥ 0 or "half", or a mapping from data sets (or `default`) to such lists."""
+    from alarmbench.grid import HALF
+
+    if value is None:
+        return
+    lists = value.items() if isinstance(value, dict) else [(None, value)]
+    if isinstance(value, dict):
+        _check_per_dataset(f"{where}.n_anomalies", value, datasets)
+    for name, values in lists:
+        key = f"{where}.n_anomalies" + (f".{name}" if name is not None else "")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{key}: expected a non-empty list of counts ≥ 0 or {HALF!r}; got {values!r}")
+        for v in values:
+            if v != HALF and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise ConfigError(f"{key}: {v!r} is neither a count ≥ 0 nor {HALF!r} (⌊training anomalies / 2⌋ "
+                                  f"of each seed)")
 
 
 def _check_per_dataset(key: str, value, datasets: list[str]) -> None:

@@ -8,28 +8,37 @@ of the data set with the same normal and anomaly classes (transfer shares the ta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from alarmbench.data import registry
 from alarmbench.data.protocols import A3_PREFIX
 from alarmbench.data.spec import DatasetSpec
+from alarmbench.data.splits import HALF  # ⌊training anomalies / 2⌋ of each seed's split, resolved by the split
 
 
 def fmt_pollution(p: float) -> str:
     return f"{float(p):g}"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Cell:
     dataset: str
     experiment: str
-    n_anomalies: int
+    n_anomalies: int | str  # a count, or HALF
     pollution: str  # formatted, e.g. "0.025"
     seed: int
 
     @property
     def path(self) -> str:
         return f"{self.dataset}/{self.experiment}/n{self.n_anomalies}_p{self.pollution}/seed{self.seed}"
+
+    def _key(self) -> tuple:
+        n = (0, self.n_anomalies) if isinstance(self.n_anomalies, int) else (1, 0)  # counts before "half"
+        return (self.dataset, self.experiment, n, self.pollution, self.seed)
+
+    def __lt__(self, other: "Cell") -> bool:
+        return self._key() < other._key()
 
 
 @dataclass(frozen=True, order=True)
@@ -49,15 +58,55 @@ def target_group(spec: DatasetSpec, experiment: str) -> str:
     return next(name for name, s in spec.presets.items() if key(name, s) == mine)
 
 
-def effective_n(spec: DatasetSpec, n: int) -> int:
+def parse_n(value: object) -> int | str:
+    """A grid's n_anomalies value (or a path's `n` wildcard): a count ≥ 0, or "half"."""
+    if value == HALF:
+        return HALF
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+        raise ValueError(f"n_anomalies: expected a count ≥ 0 or {HALF!r}; got {value!r}")
+    return int(value)
+
+
+def effective_n(spec: DatasetSpec, n: int | str, total: int | None = None) -> int | str:
     """The documented rule for tables with few anomalies: at most half of the table's anomalous
     rows are used as known training anomalies, n_eff = min(n, ⌊A / 2⌋) (so n = 100 needs A ≥ 200).
 
     The rest stays available for the validation and test parts (about a quarter of A ends up in
-    them, SPEC §1.1). Applies where the registry knows A (`n_anomalies_total`); n = 0 stays 0.
+    them, SPEC §1.1). A is the registry's `n_anomalies_total`, else `total` (a user file's
+    anomalous rows, counted before any job: `anomaly_totals`); with neither, n is kept and the
+    split refuses an n larger than its training anomalies. n = 0 stays 0; "half" stays "half"
+    (⌊A_train / 2⌋ ≤ ⌊A / 2⌋ already; the split resolves it per seed).
     """
-    total = spec.n_anomalies_total
-    return n if total is None else min(n, max(1, total // 2)) if n > 0 else 0
+    n = parse_n(n)
+    total = spec.n_anomalies_total if spec.n_anomalies_total is not None else total
+    if n == HALF or total is None or n == 0:
+        return n
+    return min(n, max(1, total // 2))
+
+
+def configured_datasets(config: Mapping) -> list[str]:
+    """`datasets`, then every `user_datasets` name not already listed: declaring a user data set
+    configures it (listing it in `datasets` as well is allowed, not needed)."""
+    listed = list(config.get("datasets") or [])
+    return listed + [name for name in (config.get("user_datasets") or {}) if name not in listed]
+
+
+def n_values(grid: Mapping, dataset: str) -> list[int | str]:
+    """A grid's n_anomalies for one data set: a list for every data set, or a mapping from data
+    set names (and an optional `default`) to lists; absent: [100]."""
+    values = grid.get("n_anomalies", [100])
+    if isinstance(values, Mapping):
+        values = values.get(dataset, values.get("default", [100]))
+    return [parse_n(v) for v in values]
+
+
+def anomaly_totals(config: Mapping) -> dict[str, int]:
+    """Anomalous rows of each configured user data set (its file read once, before any job), for
+    the cap rule of `effective_n`. Registered data sets carry theirs in the registry."""
+    from alarmbench.data.userdata import check_user_data, is_variant
+
+    user = config.get("user_datasets") or {}
+    return {name: check_user_data(name, entry)["anomaly_rows"] for name, entry in user.items() if not is_variant(entry)}
 
 
 def epochs_for(run: dict, dataset: str) -> int | None:
@@ -69,12 +118,13 @@ def epochs_for(run: dict, dataset: str) -> int | None:
     return epochs
 
 
-def expand(config: dict) -> list[Job]:
+def _cells(config: dict, totals: Mapping[str, int] | None):
+    """(cell, requested n, grid's methods) for every cell of every grid."""
     user = config.get("user_datasets") or {}
-    jobs: set[Job] = set()
+    datasets = configured_datasets(config)
     for name, grid in config["grids"].items():
-        for dataset in grid.get("datasets") or config["datasets"]:
-            if dataset not in config["datasets"]:
+        for dataset in grid.get("datasets") or datasets:
+            if dataset not in datasets:
                 continue
             spec = registry.get(dataset, user)
             if not all(e in spec.presets for e in grid["experiments"]):
@@ -83,11 +133,26 @@ def expand(config: dict) -> list[Job]:
                 for p in grid.get("pollution", [0.0]):
                     if p > 0 and not spec.pollution:
                         continue
-                    for n in grid.get("n_anomalies", [100]):
+                    for n in n_values(grid, dataset):
+                        n_eff = effective_n(spec, n, (totals or {}).get(dataset))
                         for seed in grid.get("seeds") or config["seeds"]:
-                            cell = Cell(dataset, experiment, effective_n(spec, int(n)), fmt_pollution(p), int(seed))
-                            jobs.update(Job(cell, m) for m in grid["methods"])
-    return sorted(jobs)
+                            yield Cell(dataset, experiment, n_eff, fmt_pollution(p), int(seed)), n, grid["methods"]
+
+
+def expand(config: dict, totals: Mapping[str, int] | None = None) -> list[Job]:
+    """Every (cell, method) job; `totals`: anomalous rows of user data sets (`anomaly_totals`)."""
+    jobs = {Job(cell, m) for cell, _, methods in _cells(config, totals) for m in methods}
+    return sorted(jobs, key=lambda j: (j.cell._key(), j.method))
+
+
+def requested_n(config: dict, totals: Mapping[str, int] | None = None) -> dict[str, list]:
+    """cell path -> the grid values of n_anomalies that name it (several when the cap merges them),
+    recorded in the cell's split.json beside the effective n."""
+    out: dict[str, set] = {}
+    for cell, n, _ in _cells(config, totals):
+        out.setdefault(cell.path, set()).add(n)
+    return {path: sorted(v, key=lambda n: (isinstance(n, str), n if isinstance(n, int) else 0))
+            for path, v in out.items()}
 
 
 def loader_modules(spec: DatasetSpec) -> list[str]:

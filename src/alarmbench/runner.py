@@ -15,11 +15,11 @@ from alarmbench.codekeys import code_key
 from alarmbench.data import registry
 from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
-from alarmbench.grid import effective_n
+from alarmbench.grid import anomaly_totals, effective_n
 from alarmbench.methods import catalog
 from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 from alarmbench.stages.context import job_context, job_fingerprint
-from alarmbench.stages.evaluate import evaluate_record
+from alarmbench.stages.evaluate import cell_record, evaluate_record
 from alarmbench.stages.fit import fit_and_score
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class CellSpec:
     method: str
     seed: int
     experiment: str = "known"
-    n_anomalies: int = 100
+    n_anomalies: int | str = 100  # a count, or "half"
     pollution: float = 0.0
     epochs: int | None = None
     device: str | None = None
@@ -41,6 +41,7 @@ class CellSpec:
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
     protocol: dict = field(default_factory=dict)  # split-protocol switches (SplitParams: rng, holdout_redraws, …)
     checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S  # seconds between checkpoint writes (changes no result)
+    user: dict | None = None  # {dataset: user_datasets entry}: a user data set, as in a workflow config
 
     def __post_init__(self) -> None:
         if self.epochs is not None and int(self.epochs) < 1:
@@ -81,23 +82,25 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
 
 def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path = "data/raw",
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
-    log.info("run: method %s on %s, experiment %s, seed %d, %d known anomalies, pollution %g", cell.method,
+    log.info("run: method %s on %s, experiment %s, seed %d, %s known anomalies, pollution %g", cell.method,
              cell.dataset, cell.experiment, cell.seed, cell.n_anomalies, cell.pollution)
-    prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror)
-    n = effective_n(registry.get(cell.dataset), cell.n_anomalies)  # the workflow's rule for small tables
+    spec = registry.get(cell.dataset, cell.user)
+    prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror, user=cell.user)
+    # The workflow's cap rule, with a user table's anomalous rows counted as the workflow counts them.
+    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset))
     split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,
-                       **cell.split_protocol())
+                       user=cell.user, **cell.split_protocol())
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,
-                      fingerprint=fingerprint, trains=None, progress=progress, method=cell.method)
+                      fingerprint=fingerprint, trains=None, user=cell.user, progress=progress,
+                      method=cell.method)
     ctx.target_fingerprints = targets
     scores, info = fit_and_score(split, cell.method, ctx)
     if scores_out is not None:
         from alarmbench.fileio import write_npz
 
         write_npz(scores_out, **{part: np.asarray(s) for part, s in scores.items()})
-    record_cell = {"dataset": cell.dataset, "experiment": cell.experiment, "n_anomalies": n,
-                   "pollution": float(cell.pollution), "seed": int(cell.seed),
-        "epochs": "paper" if cell.epochs is None else int(cell.epochs), "method": cell.method}
+    record_cell = cell_record(dataset=cell.dataset, experiment=cell.experiment, n_anomalies=n,
+                              pollution=cell.pollution, seed=cell.seed, epochs=cell.epochs) | {"method": cell.method}
     return evaluate_record(split, scores, info, record_cell, cell.max_fpr)

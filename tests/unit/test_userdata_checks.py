@@ -103,8 +103,10 @@ def test_config_types(tmp_path):
         "mine", _cfg(path, pollution="yes")))
     _raises(UserDataError, "user_datasets.mine.drop_columns", call=lambda: check_user_config(
         "mine", _cfg(path, drop_columns="id")))
-    _raises(UserDataError, "user_datasets.mine", "missing key anomalies", call=lambda: check_user_config(
+    _raises(UserDataError, "user_datasets.mine", "normal without anomalies", call=lambda: check_user_config(
         "mine", {"path": str(path), "normal": [0]}))
+    _raises(UserDataError, "user_datasets.mine", "missing key path", call=lambda: check_user_config(
+        "mine", {"normal": [0], "anomalies": [1]}))
     _raises(UserDataError, "user_datasets.mine", "['1']", "both normal and anomalies",
             call=lambda: check_user_config("mine", {**_cfg(path), "normal": [0, 1]}))
     _raises(UserDataError, "user_datasets.mine.transfer_train_anomalies", "['3']",

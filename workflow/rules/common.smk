@@ -16,7 +16,9 @@ slurm_profile.guard(workflow)  # SLURM runs: checked before the first submission
 
 USER = config.get("user_datasets") or {}
 RESULTS = config["results_dir"]
-JOBS = grid.expand(config)
+TOTALS = grid.anomaly_totals(config)  # user files read once here: the cap rule before any job
+JOBS = grid.expand(config, TOTALS)
+GRID_N = grid.requested_n(config, TOTALS)  # cell path -> the config's n values (recorded in split.json)
 configcheck.check_jobs(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
@@ -152,13 +154,18 @@ _sha256 = lru_cache(maxsize=None)(sha256_file)  # once per DAG build: fetch and 
 
 
 def user_file(w):
-    """A user data set's file (an input of fetch; missing, it is an error before any job)."""
-    return [USER[w.dataset]["path"]] if w.dataset in USER else []
+    """A user data set's files (inputs of fetch; missing, it is an error before any job)."""
+    from alarmbench.data.userdata import user_files
+
+    return user_files(USER[w.dataset]) if w.dataset in USER else []
 
 
 def user_digest(w):
-    """The content hash of a user data set's file (a param: an edit reruns fetch and prepare)."""
-    return _sha256(USER[w.dataset]["path"]) if w.dataset in USER else None
+    """The content hash of a user data set's files (a param: an edit reruns fetch and prepare)."""
+    if w.dataset not in USER:
+        return None
+    digests = [_sha256(f) for f in user_file(w)]
+    return digests[0] if len(digests) == 1 else digests  # one file: the same param as before test parts
 
 
 def raw_digest(w):
@@ -211,7 +218,7 @@ def final_outputs():
 wildcard_constraints:
     dataset="[A-Za-z0-9_\-]+",
     experiment="[A-Za-z0-9\-]+",
-    n="[0-9]+",
+    n="[0-9]+|half",
     p="[0-9.e\-]+",
     seed="[0-9]+",
     method="[A-Za-z0-9\-:]+",

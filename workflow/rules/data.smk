@@ -50,6 +50,7 @@ rule split:
         protocol=split_protocol,
         code=code_key("alarmbench.stages.split"),
         user=USER,
+        grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
         f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
     script:

@@ -48,10 +48,22 @@ class Prepared:
         return spec.hparams or default_hparams(int(np.prod(self.X.shape[1:])), len(self.X))
 
 
+def local_user_files(spec: DatasetSpec, source: Source) -> dict[str, Path]:
+    """A user data set's files, named by the config itself: its table and its test part if any."""
+    paths = [spec.loader_options["path"], *([spec.loader_options["test_path"]] if "test_path" in spec.loader_options
+                                           else [])]
+    return {f.name: Path(p) for f, p in zip(source.files, paths, strict=True)}
+
+
+def loader_options(spec: DatasetSpec) -> dict:
+    """The loader's keyword options of a data set (the file paths travel as its `files`)."""
+    return {k: v for k, v in spec.loader_options.items() if k not in ("path", "test_path")}
+
+
 def _local_files(spec: DatasetSpec, source: Source, raw_dir: Path, mirror: Path | None) -> dict[str, Path] | None:
     """The source's files if all are already on disk (raw dir or mirror), without any network."""
     if "path" in spec.loader_options:  # user data: the config names the file itself
-        return {source.files[0].name: Path(spec.loader_options["path"])}
+        return local_user_files(spec, source)
     found = {}
     for f in source.files:
         candidate = raw_dir / f.name
@@ -86,7 +98,7 @@ def fetch(spec: DatasetSpec, raw_dir: str | Path, *, mirror: str | Path | None =
 
 def load(spec: DatasetSpec, source: Source, files: dict[str, Path]) -> Prepared:
     """Run the source's loader and map fine labels to the data set's classes."""
-    options = {k: v for k, v in spec.loader_options.items() if k != "path"}
+    options = loader_options(spec)
     table: RawTable = get_loader(source.loader)(files, **options)
     fine = table.labels
     if spec.families is not None:

@@ -29,6 +29,9 @@ from alarmbench.fileio import sha256_array, write_json, write_npz
 from alarmbench.rng import substream
 
 
+HALF = "half"
+
+
 class SplitError(ValueError):
     """The requested cell cannot be built from this data (names the data set and the problem)."""
 
@@ -37,7 +40,7 @@ class SplitError(ValueError):
 class SplitParams:
     setup: ClassSetup
     seed: int
-    n_train_anomalies: int = 100
+    n_train_anomalies: int | str = 100  # a count, or "half": ⌊training anomalies / 2⌋ of this seed's split
     pollution: float = 0.0
     p_test: float = 0.2
     p_val: float = 0.05
@@ -56,8 +59,9 @@ class SplitParams:
             raise SplitError(str(err)) from None
         if not 0.0 <= self.pollution < 1.0:
             raise SplitError(f"pollution must be in [0, 1), got {self.pollution}")
-        if self.n_train_anomalies < 0:
-            raise SplitError(f"n_train_anomalies must be >= 0, got {self.n_train_anomalies}")
+        n = self.n_train_anomalies
+        if n != HALF and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise SplitError(f"n_train_anomalies must be a count >= 0 or {HALF!r}, got {n!r}")
         if self.rng not in ("substreams", "original"):
             raise SplitError(f"rng must be 'substreams' or 'original', got {self.rng!r}")
         overlap = set(self.setup.normal) & set(self.setup.all_anomalies)
@@ -132,7 +136,8 @@ def make_split(prep: Prepared, params: SplitParams, *, experiment: str = "") -> 
     train_idx_all = train_idx
     labels = prep.labels[train_idx].copy()
     polluted = _pollute(labels, setup, params.pollution, rng_for("pollution"), prep.name)
-    keep = _cap_anomalies(labels, setup, params.n_train_anomalies, rng_for("anomaly_cap"), prep.name)
+    n_known = known_anomaly_count(labels, setup, params.n_train_anomalies)
+    keep = _cap_anomalies(labels, setup, n_known, rng_for("anomaly_cap"), prep.name)
     n_normal = int(np.isin(labels[keep], setup.normal).sum())
     if n_normal == 0:
         raise SplitError(f"data set {prep.name}: no normal training rows of classes {list(setup.normal)}")
@@ -160,6 +165,7 @@ def make_split(prep: Prepared, params: SplitParams, *, experiment: str = "") -> 
         | ({"holdout_redraws": np.stack(draws[1:]).astype(np.int64)} if params.holdout_redraws else {}),
     )
     split.meta = _describe(prep, params, split, experiment, n_normal)
+    split.meta["n_anomalies"] = {"requested": params.n_train_anomalies, "effective": n_known}
     return split
 
 
@@ -210,6 +216,14 @@ def _pollute(labels: np.ndarray, setup: ClassSetup, p: float, rng: np.random.Gen
     labels[drawn] = rng.choice(np.array(setup.normal), n_pollute)
     polluted[drawn] = True
     return polluted
+
+
+def known_anomaly_count(labels: np.ndarray, setup: ClassSetup, n: int | str) -> int:
+    """The effective n: `n` itself, or for "half" ⌊A_train / 2⌋ with A_train the training rows of
+    the train-anomaly classes (after pollution: the pool the cap draws from)."""
+    if n == HALF:
+        return int(np.isin(labels, setup.train_anomalies).sum()) // 2
+    return int(n)
 
 
 def _cap_anomalies(labels: np.ndarray, setup: ClassSetup, n: int, rng: np.random.Generator, name: str) -> np.ndarray:

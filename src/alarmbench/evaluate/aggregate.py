@@ -45,7 +45,8 @@ def _key(rec: Mapping) -> dict:
     key = {k: rec.get(k) for k in KEYS}
     # "paper" or an int; stored as text so one column holds both without dtype drift.
     key["epochs"] = "paper" if rec.get("epochs") is None else str(rec["epochs"])
-    key["seed"], key["n_anomalies"], key["pollution"] = int(rec["seed"]), int(rec["n_anomalies"]), float(rec["pollution"])
+    key["seed"], key["pollution"] = int(rec["seed"]), float(rec["pollution"])
+    key["n_anomalies"] = rec["n_anomalies"] if rec["n_anomalies"] == "half" else int(rec["n_anomalies"])  # grid.HALF
     return key
 
 

@@ -15,6 +15,15 @@ from alarmbench.fileio import write_json
 log = logging.getLogger(__name__)
 
 
+def cell_record(*, dataset: str, experiment: str, n_anomalies, pollution, seed, epochs: int | None) -> dict:
+    """The cell's keys of a metrics record, the same for the workflow's evaluate job and
+    `alarmbench run`: n_anomalies is the cell's n (a count, or "half")."""
+    from alarmbench.grid import parse_n
+
+    return {"dataset": dataset, "experiment": experiment, "n_anomalies": parse_n(n_anomalies),
+            "pollution": float(pollution), "seed": int(seed), "epochs": "paper" if epochs is None else int(epochs)}
+
+
 def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str], info_json: list[str], cell: dict,
                    max_fpr: float | None, out: str, threshold_from: dict[str, str | None] | None = None) -> None:
     """Metrics of every method of one cell, written as one JSON list: AUC/AP on val and test, the

@@ -12,9 +12,12 @@ from alarmbench.stagelog import describe_split, shape, timed
 log = logging.getLogger(__name__)
 
 
-def split_stage(*, prepared: str, dataset: str, experiment: str, seed: int, n_anomalies: int, pollution: float,
-                protocol: dict, out_npz: str, out_json: str, user: dict | None = None) -> None:
-    log.info("split: data set %s, experiment %s, seed %d, %d known anomalies, pollution %g", dataset, experiment,
+def split_stage(*, prepared: str, dataset: str, experiment: str, seed: int, n_anomalies: int | str, pollution: float,
+                protocol: dict, out_npz: str, out_json: str, user: dict | None = None,
+                grid_n: list | None = None) -> None:
+    """`n_anomalies`: the cell's n (already capped by grid.effective_n) or "half"; `grid_n`: the
+    config's values that name this cell, recorded in split.json beside the effective n."""
+    log.info("split: data set %s, experiment %s, seed %d, %s known anomalies, pollution %g", dataset, experiment,
              seed, n_anomalies, pollution)
     with timed(log, "load prepared table"):
         prep = Prepared.load(prepared)
@@ -24,6 +27,8 @@ def split_stage(*, prepared: str, dataset: str, experiment: str, seed: int, n_an
                          scaling=spec.scaling, **protocol)
     with timed(log, "split"):
         split = make_split(prep, params, experiment=experiment)
+    if grid_n is not None:
+        split.meta["n_anomalies"]["grid"] = list(grid_n)
     log.info("split: %s", describe_split(split))
     with timed(log, "write split"):
         split.save(out_npz, out_json)

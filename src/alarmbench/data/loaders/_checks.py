@@ -119,8 +119,11 @@ def format_counts(counts: Counter | dict, limit: int = 10) -> str:
     return text
 
 
+TEST_PREFIX = "test:"  # the key of a user data set's official test file among its files (userdata, loaders.user)
+
+
 def check_classes(labels: np.ndarray, normal: Sequence[str], anomalies: Sequence[str], path: Path,
-                  where: str) -> dict[str, int]:
+                  where: str, declared: str | None = None) -> dict[str, int]:
     """Check a file's labels (strings) against the classes the config declares; return the counts.
 
     Fails on labels in neither list (listed with their counts), on no normal row, on fewer than 2
@@ -129,7 +132,7 @@ def check_classes(labels: np.ndarray, normal: Sequence[str], anomalies: Sequence
     """
     normal, anomalies = [class_name(c) for c in normal], [class_name(c) for c in anomalies]
     counts = Counter(np.asarray(labels).astype(str).tolist())
-    declared = f"the config declares normal {normal} and anomalies {anomalies}"
+    declared = declared or f"the config declares normal {normal} and anomalies {anomalies}"
     undeclared = {k: n for k, n in counts.items() if k not in normal and k not in anomalies}
     if undeclared:
         raise DataFormatError(

@@ -59,10 +59,15 @@ def read_kdd_txt(path: Path) -> RawTable:
     return RawTable(X, labels, names)
 
 
-def load_nsl_kdd(files: Mapping[str, Path], train_file: str = "KDDTrain+.txt") -> RawTable:
-    """Official train file (full or 20 %) plus KDDTest+ as the official test set."""
-    return RawTable.concat_official(read_kdd_txt(files[train_file]), read_kdd_txt(files["KDDTest+.txt"]))
+OFFICIAL_TEST = "KDDTest+.txt"
 
 
-def load_nsl_kdd_20(files: Mapping[str, Path]) -> RawTable:
-    return load_nsl_kdd(files, train_file="KDDTrain+_20Percent.txt")
+def load_nsl_kdd(files: Mapping[str, Path], train_file: str = "KDDTrain+.txt",
+                 test_file: str = OFFICIAL_TEST) -> RawTable:
+    """Official train file (full or 20 %) plus the official test set: KDDTest+, or an alternative
+    test file of the same format (e.g. the hard KDDTest-21) declared in the config."""
+    return RawTable.concat_official(read_kdd_txt(files[train_file]), read_kdd_txt(files[test_file]))
+
+
+def load_nsl_kdd_20(files: Mapping[str, Path], test_file: str = OFFICIAL_TEST) -> RawTable:
+    return load_nsl_kdd(files, train_file="KDDTrain+_20Percent.txt", test_file=test_file)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alarmbench.data.loaders._checks import (
+    TEST_PREFIX,
     DataFormatError,
     check_classes,
     first_nonfinite,
@@ -29,10 +30,61 @@ from alarmbench.data.table import RawTable
 _FIRST_DATA_LINE = 2  # below the header line
 
 
+def _with_test_part(files: Mapping[str, Path], read, test_column: str | None, normal, anomalies, hint,
+                    where: str) -> RawTable:
+    """The table and its official test part (a second file, or a 0/1 column or array marking test
+    rows), its labels checked against the declared classes."""
+    main = [p for k, p in files.items() if not k.startswith(TEST_PREFIX)]
+    test = [p for k, p in files.items() if k.startswith(TEST_PREFIX)]
+    table = read(Path(main[0]), test_column)
+    if test:
+        part = read(Path(test[0]), None)
+        if part.n_features != table.n_features or (table.feature_names and part.feature_names != table.feature_names):
+            raise DataFormatError(f"{test[0]}: the test part has features {part.feature_names or part.X.shape[1:]}; "
+                                  f"expected those of {main[0]}: {table.feature_names or table.X.shape[1:]}")
+        table = RawTable.concat_official(table, part)
+    if normal or anomalies:  # over both parts: a class may occur in one part only (unseen in training)
+        check_classes(table.labels, normal, anomalies, Path(main[0]), where, declared=hint)
+    return table
+
+
+def _test_flags(values: np.ndarray, path: Path, name: str) -> np.ndarray:
+    flags = _label_strings(np.asarray(values))
+    flags = np.char.lower(flags.astype(str))
+    ok = np.isin(flags, ["0", "1", "true", "false"])
+    if not ok.all():
+        first = int(np.argmax(~ok))
+        raise DataFormatError(f"{path}: test column {name!r} holds {str(flags[first])!r} (data row {first + 1}); "
+                              f"expected 0/1 or true/false (1 = an official test row)")
+    is_test = np.isin(flags, ["1", "true"])
+    if is_test.all() or not is_test.any():
+        raise DataFormatError(f"{path}: test column {name!r} marks {'every' if is_test.all() else 'no'} row as test; "
+                              f"expected both training and test rows")
+    return is_test
+
+
 def load_user_csv(files: Mapping[str, Path], label_column: str = "label", drop_columns: tuple = (),
-                  normal: Sequence[str] = (), anomalies: Sequence[str] = ()) -> RawTable:
-    (path,) = files.values()
+                  normal: Sequence[str] = (), anomalies: Sequence[str] = (), test_column: str | None = None,
+                  hint: str | None = None) -> RawTable:
+    def read(path: Path, test_col: str | None) -> RawTable:
+        return _read_user_csv(path, label_column, drop_columns, test_col)
+
+    return _with_test_part(files, read, test_column, normal, anomalies, hint, f"column {label_column!r}")
+
+
+def load_user_npz(files: Mapping[str, Path], normal: Sequence[str] = (), anomalies: Sequence[str] = (),
+                  test_column: str | None = None, hint: str | None = None) -> RawTable:
+    return _with_test_part(files, _read_user_npz, test_column, normal, anomalies, hint, "y")
+
+
+def _read_user_csv(path: Path, label_column: str, drop_columns: tuple, test_column: str | None) -> RawTable:
     df = _read_csv(Path(path))
+    is_test = None
+    if test_column is not None:
+        if test_column not in df.columns:
+            raise DataFormatError(f"{path}: no test column {test_column!r}{_closest(test_column, df.columns)}; "
+                                  f"columns are {list(df.columns)}")
+        is_test = _test_flags(df.pop(test_column).to_numpy(), path, test_column)
     if label_column not in df.columns:
         raise DataFormatError(f"{path}: no label column {label_column!r}{_closest(label_column, df.columns)}; "
                               f"columns are {list(df.columns)}{_separator_hint(df)}")
@@ -56,15 +108,11 @@ def load_user_csv(files: Mapping[str, Path], label_column: str = "label", drop_c
     X = numeric_matrix(df, path, first_line=_FIRST_DATA_LINE)
     _require_finite_csv(X, df, path)
     y = _label_strings(labels.to_numpy())
-    if normal or anomalies:
-        check_classes(y, normal, anomalies, path, f"column {label_column!r}")
-    return RawTable(X, y, [str(c) for c in df.columns])
+    return RawTable(X, y, [str(c) for c in df.columns], is_test=is_test)
 
 
-def load_user_npz(files: Mapping[str, Path], normal: Sequence[str] = (),
-                  anomalies: Sequence[str] = ()) -> RawTable:
-    (path,) = files.values()
-    X, y = _read_npz(Path(path))
+def _read_user_npz(path: Path, test_column: str | None) -> RawTable:
+    X, y, flags = _read_npz(Path(path), test_column)
     if X.ndim < 2:
         raise DataFormatError(f"{path}: X must be 2-D (rows × features) or more; got shape {X.shape}")
     if y.ndim == 0 or (y.ndim > 1 and int(np.prod(y.shape[1:])) != 1):
@@ -89,9 +137,12 @@ def load_user_npz(files: Mapping[str, Path], normal: Sequence[str] = (),
     X32 = X.astype(np.float32)
     _require_finite_npz(X32, path, after_cast=True)
     labels = _label_strings(y)
-    if normal or anomalies:
-        check_classes(labels, normal, anomalies, path, "y")
-    return RawTable(X32, labels, None if X.ndim > 2 else [f"x{i}" for i in range(X.shape[1])])
+    is_test = None
+    if test_column is not None:
+        if flags.shape[:1] != (len(X),) or flags.ndim != 1:
+            raise DataFormatError(f"{path}: test array {test_column!r} has shape {flags.shape}; expected ({len(X)},)")
+        is_test = _test_flags(flags, path, test_column)
+    return RawTable(X32, labels, None if X.ndim > 2 else [f"x{i}" for i in range(X.shape[1])], is_test=is_test)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -129,7 +180,7 @@ def _require_finite_csv(X: np.ndarray, df: pd.DataFrame, path: Path) -> None:
     require_finite(X, path, [str(c) for c in df.columns], first_line=_FIRST_DATA_LINE)
 
 
-def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_npz(path: Path, test_array: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     try:
         with open(path, "rb") as fh:
             magic = fh.read(6)
@@ -148,12 +199,12 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             names = list(z.files)
-            missing = [k for k in ("X", "y") if k not in names]
+            missing = [k for k in ("X", "y", *([test_array] if test_array else [])) if k not in names]
             if missing:
                 hints = "".join(_closest(k, names) for k in missing)
                 raise DataFormatError(f"{path}: missing arrays {missing}{hints}; the archive holds {names}; "
                                       f"expected X (features) and y (labels)")
-            return _array(z, "X", path), _array(z, "y", path)
+            return _array(z, "X", path), _array(z, "y", path), _array(z, test_array, path) if test_array else None
     except (zipfile.BadZipFile, EOFError, OSError) as err:
         raise DataFormatError(f"{path}: not a valid .npz (zip) archive: {err}") from None
 

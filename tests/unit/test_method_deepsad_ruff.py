@@ -175,6 +175,7 @@ def test_resumes_after_interruption(split, tmp_path, monkeypatch):
     full = DeepSADRuff().fit(split, fast_context(epochs=3)).score(split.x_test)
     ctx = fast_context(epochs=3)
     ctx.work_dir = tmp_path
+    ctx.checkpoint_every_s = 0  # a checkpoint every epoch, so the one killed at epoch 2 resumes from it
     original, saved = loop._save, []
 
     class Interrupt(Exception):

@@ -105,7 +105,7 @@ def _run(args) -> int:
     cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
                     threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s,
-                    user=user)
+                    user=user, protocol={"rng": args.rng} if args.rng != "substreams" else {})
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     write_json(args.out, record)
@@ -257,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="known anomalies in training: a count, or 'half' (⌊training anomalies / 2⌋); capped at "
                         "⌊A / 2⌋ as in the workflow")
     r.add_argument("--pollution", type=float, default=0.0)
+    r.add_argument("--rng", choices=["substreams", "original"], default="substreams",
+                   help="split draws: named sub-streams (default) or one default_rng(seed) in the authors' order, "
+                        "which pairs our seed with theirs")
     r.add_argument("--mirror")
     r.add_argument("--raw-dir", default="data/raw")
     r.add_argument("--epochs", type=_positive, help="override every training loop's epochs (≥ 1; default: the papers')")

@@ -38,3 +38,24 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
     assert main(["data", "info", "nsl_kdd", "--raw-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "https://www.unb.ca/cic/datasets/nsl.html" in err and "KDDTrain+.txt" in err
+
+
+def test_run_rng_original_draws_the_split_in_the_authors_order(tmp_path, monkeypatch):
+    """`alarmbench run --rng original` reaches the split (paired seeds with the authors' code), and
+    the default stays the named sub-streams."""
+    import alarmbench.runner as runner
+
+    seen, real = [], runner.split_cell
+
+    def spy(prep, **kwargs):
+        split = real(prep, **kwargs)
+        seen.append((kwargs.get("rng", "substreams"), split.idx_train if hasattr(split, "idx_train") else split.x_train))
+        return split
+
+    monkeypatch.setattr(runner, "split_cell", spy)
+    for rng in ("original", "substreams"):
+        args = ["run", "--dataset", "breast_cancer", "--method", "iforest", "--seed", "110", "--n-anomalies", "10",
+                "--raw-dir", str(tmp_path / "raw"), "--out", str(tmp_path / f"{rng}.json"), "--quiet"]
+        assert main(args + (["--rng", rng] if rng == "original" else [])) == 0
+    assert [s[0] for s in seen] == ["original", "substreams"]
+    assert not np.array_equal(seen[0][1], seen[1][1])  # another draw of the known anomalies / hold-out

@@ -17,3 +17,7 @@ def test_lint_reports_only_the_justified_warning():
     assert set(lints) == {JUSTIFIED + ":"}, lints  # one per rule, nothing else
     assert len(lints) == 10
     assert JUSTIFIED.rstrip(".") in (ROOT / "workflow" / "Snakefile").read_text()
+    # ...and each rule it names says so where it is defined (the comment right above `rule NAME:`)
+    for rule, line, path in re.findall(r"^Lints for rule (\w+) \(line (\d+), (.+)\):$", out.stdout + out.stderr, re.M):
+        above = Path(path).read_text().splitlines()[int(line) - 3:int(line) - 1]
+        assert "justified, no `conda:`" in "".join(above), f"{path}:{line} rule {rule}: no justification above it"

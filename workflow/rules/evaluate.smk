@@ -2,6 +2,8 @@
 # everything.
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule evaluate:
     localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:
@@ -24,6 +26,8 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule aggregate:
     localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:

@@ -4,6 +4,8 @@
 # are computed inside the training jobs.
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule extract:
     input:
         split=f"{CELL}/split.npz",

@@ -3,6 +3,8 @@
 # while it runs, carry its fingerprint, and are removed when the fit is done.
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule fit_score:
     input:
         split=f"{CELL}/split.npz",

@@ -8,6 +8,8 @@ REP = config["reports_dir"]
 PEERS = {d: str(p) for d, p in resolve_peers(config.get("peers")).items()}
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule report:
     localrule: True  # cheap bookkeeping: on the submit host under SLURM
     input:

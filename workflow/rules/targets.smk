@@ -4,6 +4,8 @@
 # fingerprint, and are removed when the target is stored.
 
 
+# snakemake --lint, "Specify a conda environment": justified, no `conda:` here: this rule runs the one
+# installed alarmbench environment that every rule shares (reason in workflow/Snakefile).
 rule train_target:
     input:
         split=f"{GROUP}/target_split.npz",

@@ -19,7 +19,9 @@ class Interrupt(Exception):
     pass
 
 
-def _train(checkpoint, stop_after=None):
+def _train(checkpoint, stop_after=None, on_epoch_end=None):
+    """A small dropout net trained 4 epochs; interrupted after epoch `stop_after`, or with its own
+    epoch-end hook (e.g. a fake clock)."""
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
     opt = keras_adam(model.parameters(), 1e-2)
@@ -38,7 +40,7 @@ def _train(checkpoint, stop_after=None):
             raise Interrupt
 
     fit_epochs(step, 50, batch_size=16, epochs=4, generator=gen, state={"m": model, "o": opt},
-               checkpoint=checkpoint, on_epoch_end=stop)
+               checkpoint=checkpoint, on_epoch_end=on_epoch_end or stop)
     return model
 
 
@@ -190,32 +192,13 @@ def test_a_time_based_checkpoint_resumes_to_the_same_weights(monkeypatch, tmp_pa
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        _train_with(ckpt, stop_at)
+        _train(ckpt, on_epoch_end=stop_at)
     assert saved == [2]
     torch.manual_seed(12345)
-    resumed = _train_with(ckpt, clock.tick)
+    resumed = _train(ckpt, on_epoch_end=clock.tick)
     for a, b in zip(reference.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
     assert not ckpt.path.exists()
-
-
-def _train_with(checkpoint, on_epoch_end):
-    """`_train` with its own epoch-end hook (the fake clock)."""
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.5), torch.nn.Linear(8, 1))
-    opt = keras_adam(model.parameters(), 1e-2)
-    x = torch.randn(50, 3, generator=torch.Generator().manual_seed(1))
-
-    def step(idx):
-        loss = model(x[idx]).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss.detach()
-
-    fit_epochs(step, 50, batch_size=16, epochs=4, generator=torch.Generator().manual_seed(2),
-               state={"m": model, "o": opt}, checkpoint=checkpoint, on_epoch_end=on_epoch_end)
-    return model
 
 
 def test_snapshot_chain_killed_mid_segment_resumes_from_the_segments_it_finished(monkeypatch, tmp_path):

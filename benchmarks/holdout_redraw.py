@@ -106,22 +106,22 @@ def arm_table(r2: pd.DataFrame, authors: pd.DataFrame) -> pd.DataFrame:
 
 
 def redraw_effects(r2: pd.DataFrame) -> pd.DataFrame:
-    """Re-draw minus single draw, paired per seed within each rng."""
-    rows = []
-    for rng, g in r2.groupby("rng"):
-        wide = g.pivot_table(index="seed", columns="redraw", values=list(METRICS))
-        for m in METRICS:
-            if (m, True) not in wide or (m, False) not in wide:
-                continue
-            d = (wide[(m, True)] - wide[(m, False)]).dropna()
-            rows.append({"rng": rng, "metric": m, "seeds": " ".join(map(str, d.index)), **paired(d.to_numpy())})
-    if r2.rng.nunique() > 1:  # both rngs together: pairs are (rng, seed)
-        wide = r2.pivot_table(index=["rng", "seed"], columns="redraw", values=list(METRICS))
+    """Re-draw minus single draw, paired per seed within each rng (and over (rng, seed) pairs when
+    both rngs ran)."""
+
+    def rows(g: pd.DataFrame, index: list[str], rng: str, seeds) -> list[dict]:
+        wide = g.pivot_table(index=index, columns="redraw", values=list(METRICS))
+        out = []
         for m in METRICS:
             if (m, True) in wide and (m, False) in wide:
                 d = (wide[(m, True)] - wide[(m, False)]).dropna()
-                rows.append({"rng": "both", "metric": m, "seeds": f"{len(d)} (rng, seed) pairs", **paired(d.to_numpy())})
-    return pd.DataFrame(rows)
+                out.append({"rng": rng, "metric": m, "seeds": seeds(d), **paired(d.to_numpy())})
+        return out
+
+    found = [r for rng, g in r2.groupby("rng") for r in rows(g, ["seed"], rng, lambda d: " ".join(map(str, d.index)))]
+    if r2.rng.nunique() > 1:
+        found += rows(r2, ["rng", "seed"], "both", lambda d: f"{len(d)} (rng, seed) pairs")
+    return pd.DataFrame(found)
 
 
 def rng_effects(r2: pd.DataFrame) -> pd.DataFrame:

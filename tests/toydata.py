@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.spec import ClassSetup, HyperParams
@@ -74,3 +75,29 @@ def toy_degenerate(split: Split) -> Split:
     x_train[: n // 2] = x_train[n // 2]
     x_train[n : n + 10] = x_train[n]
     return dataclasses.replace(split, x_train=x_train, x_val=edit(split.x_val), x_test=edit(split.x_test))
+
+
+class Killed(Exception):
+    """Raised where a killed job would have stopped."""
+
+
+def fit_killed_after_checkpoint(monkeypatch, fit, name: str, epoch: int):
+    """Run `fit()` until the checkpoint whose file name contains `name` is written after `epoch`,
+    then stop it there as a kill would; the path of that checkpoint."""
+    from alarmbench.methods import loop
+
+    original, saved = loop._save, []
+
+    def save(checkpoint, state, generator, at):
+        original(checkpoint, state, generator, at)
+        if name in checkpoint.path.name and at == epoch:
+            saved.append(checkpoint.path)
+            raise Killed
+
+    monkeypatch.setattr(loop, "_save", save)
+    try:
+        with pytest.raises(Killed):
+            fit()
+    finally:
+        monkeypatch.setattr(loop, "_save", original)
+    return saved[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
-from toydata import toy_context, toy_image_split, toy_split
+from toydata import fit_killed_after_checkpoint, toy_context, toy_image_split, toy_split
 
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
@@ -174,30 +174,14 @@ def test_shared_pretraining_and_cache(zero_split, tmp_path):
 
 
 def test_deepsad_resumes_after_interruption(zero_split, tmp_path, monkeypatch):
-    from alarmbench.methods import loop
-
     full = DeepSAD().fit(zero_split, toy_context(epochs=3)).score(zero_split.x_test)
     ctx = toy_context(epochs=3)
     ctx.work_dir = tmp_path
-    original, saved = loop._save, []
-
-    class Interrupt(Exception):
-        pass
-
-    def save(checkpoint, state, generator, epoch):
-        original(checkpoint, state, generator, epoch)
-        if "deepsad" in checkpoint.path.name and epoch == 2:
-            saved.append(checkpoint.path)
-            raise Interrupt
-
-    monkeypatch.setattr(loop, "_save", save)
-    with pytest.raises(Interrupt):
-        DeepSAD().fit(zero_split, ctx)
-    monkeypatch.setattr(loop, "_save", original)
-    assert saved[0].exists()
+    saved = fit_killed_after_checkpoint(monkeypatch, lambda: DeepSAD().fit(zero_split, ctx), "deepsad", 2)
+    assert saved.exists()
     torch.manual_seed(4321)  # the resume restores the RNG (dropout) itself
     np.testing.assert_array_equal(DeepSAD().fit(zero_split, ctx).score(zero_split.x_test), full)
-    assert not saved[0].exists()
+    assert not saved.exists()
 
 
 def test_images_use_conv_network():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
+from toydata import fit_killed_after_checkpoint
 
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
@@ -170,27 +171,11 @@ def test_beats_inverted_exponent(split, monkeypatch):
 
 
 def test_resumes_after_interruption(split, tmp_path, monkeypatch):
-    from alarmbench.methods import loop
-
     full = DeepSADRuff().fit(split, fast_context(epochs=3)).score(split.x_test)
     ctx = fast_context(epochs=3)
     ctx.work_dir = tmp_path
     ctx.checkpoint_every_s = 0  # a checkpoint every epoch, so the one killed at epoch 2 resumes from it
-    original, saved = loop._save, []
-
-    class Interrupt(Exception):
-        pass
-
-    def save(checkpoint, state, generator, epoch):
-        original(checkpoint, state, generator, epoch)
-        if "train" in checkpoint.path.name and epoch == 2:
-            saved.append(checkpoint.path)
-            raise Interrupt
-
-    monkeypatch.setattr(loop, "_save", save)
-    with pytest.raises(Interrupt):
-        DeepSADRuff().fit(split, ctx)
-    monkeypatch.setattr(loop, "_save", original)
-    assert saved[0].exists()
+    saved = fit_killed_after_checkpoint(monkeypatch, lambda: DeepSADRuff().fit(split, ctx), "train", 2)
+    assert saved.exists()
     np.testing.assert_array_equal(DeepSADRuff().fit(split, ctx).score(split.x_test), full)
     assert not list(tmp_path.rglob("*.ckpt"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
-from toydata import toy_context, toy_split
+from toydata import fit_killed_after_checkpoint, toy_context, toy_split
 
 from alarmbench.methods import devnet
 from alarmbench.methods.devnet import (
@@ -123,30 +123,13 @@ def test_reference_redrawn_per_batch_option(fitted, zero_split):
     assert roc_auc_score(zero_split.a_test, s) > 0.9
 
 
-def test_same_seed_same_scores_and_resume(fitted, zero_split, tmp_path):
+def test_same_seed_same_scores_and_resume(fitted, zero_split, tmp_path, monkeypatch):
     again = DevNet().fit(zero_split, toy_context(epochs=EPOCHS))
     np.testing.assert_array_equal(again.score(zero_split.x_test), fitted.score(zero_split.x_test))
     # killed after 2 epochs, rerun: resumes to a fit identical to the uninterrupted one
-    from alarmbench.methods import loop
-
     ctx = toy_context(epochs=EPOCHS)
     ctx.work_dir = tmp_path
-
-    class Interrupt(Exception):
-        pass
-
-    def save(checkpoint, state, generator, epoch):
-        original(checkpoint, state, generator, epoch)
-        if epoch == 2:
-            raise Interrupt
-
-    original = loop._save
-    loop._save = save
-    try:
-        with pytest.raises(Interrupt):
-            DevNet().fit(zero_split, ctx)
-    finally:
-        loop._save = original
+    fit_killed_after_checkpoint(monkeypatch, lambda: DevNet().fit(zero_split, ctx), "devnet", 2)
     assert (tmp_path / "checkpoints" / "devnet.ckpt").exists()
     resumed = DevNet().fit(zero_split, ctx)
     np.testing.assert_array_equal(resumed.score(zero_split.x_test), fitted.score(zero_split.x_test))

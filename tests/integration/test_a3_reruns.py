@@ -4,13 +4,13 @@ cells that read another cell's threshold (SPEC §1.5, §6.3)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from test_workflow import ROOT, planned, snakemake
+from test_workflow import planned, snakemake
+from workdirs import copy_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +32,7 @@ def _env(work: Path) -> dict:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("a3reruns")
-    for item in ("Snakefile", "workflow", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    shutil.copytree(ROOT / "src" / "alarmbench", work / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_workflow(work, code=True)
     (work / "config").mkdir()
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(TINY))
     snakemake(work, env=_env(work))

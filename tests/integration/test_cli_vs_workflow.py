@@ -19,6 +19,7 @@ import yaml
 
 from alarmbench import runner
 from alarmbench.cli import main
+from workdirs import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -55,9 +56,7 @@ def _timing(key: str) -> bool:
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("cli_vs_workflow")
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    copy_workflow(work, config=True)
     for name in ("blobs.npz", "sensors.csv"):
         shutil.copy(ROOT / "config" / "own-data" / name, work / name)
     rng = np.random.default_rng(7)

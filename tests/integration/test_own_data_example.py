@@ -5,7 +5,6 @@ whole example runs to its report."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from workdirs import copy_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def clone(tmp_path) -> Path:
     """What a fresh clone holds of the workflow, its configs and the example tables."""
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
-    return tmp_path
+    return copy_workflow(tmp_path, config=True)
 
 
 def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:

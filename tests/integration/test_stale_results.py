@@ -8,7 +8,6 @@ data there and checks the plan or the rerun.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_workflow import ROOT, planned, snakemake
+from test_workflow import planned, snakemake
+from workdirs import copy_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,7 @@ def write_data(path: Path, seed: int) -> None:
 
 
 def make_workdir(root: Path, config: dict, data_seed: int = 0) -> Path:
-    for item in ("Snakefile", "workflow", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
-    shutil.copytree(ROOT / "src" / "alarmbench", root / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_workflow(root, code=True)
     (root / "config").mkdir()
     (root / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     write_data(root / "mine.csv", data_seed)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from workdirs import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -57,11 +58,7 @@ def planned(output: str, field: str = "wildcards") -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def workflow(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("workflow")
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    # Code hashes are read from this copy of the sources, so the test can edit a loader.
-    shutil.copytree(ROOT / "src" / "alarmbench", work / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_workflow(work, config=True, code=True)  # code keys read from this copy: a test can edit a loader
     rng = __import__("numpy").random.default_rng(0)
     x = rng.normal(size=(400, 5))
     y = (rng.random(400) < 0.25).astype(int)

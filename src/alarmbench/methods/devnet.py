@@ -1,4 +1,4 @@
-"""DevNet (Pang, Shen & van den Hengel, KDD 2019) as the authors' public Keras code runs it (SPEC §5.4).
+"""DevNet (Pang, Shen & van den Hengel, KDD 2019) as the authors' public Keras code runs it (docs/methods.md#devnet).
 
 The R2-AD2/A³ wrappers pass `train_alarm` flattened to 2-D with 0/1 labels and forward neither
 the experiment's epochs nor its batch size, so DevNet's own defaults apply:
@@ -31,7 +31,7 @@ from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
 from alarmbench.methods.loop import GeneratorState, fit_epochs
 from alarmbench.nets.keras import glorot_init_
 
-__all__ = ["DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "deviation_loss"]
+__all__ = ["BestWeights", "DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "deviation_loss"]
 
 MARGIN = 5.0
 N_REFERENCE = 5000
@@ -77,7 +77,7 @@ def balanced_batch(normal_idx: Tensor, anomaly_idx: Tensor, batch_size: int,
     return idx, y
 
 
-class _BestWeights:
+class BestWeights:
     """Keras ModelCheckpoint(monitor='loss', save_best_only=True), checkpointable by `fit_epochs`."""
 
     def __init__(self, model: nn.Module) -> None:
@@ -104,7 +104,7 @@ class _BestWeights:
 
 
 class DevNet(Detector):
-    """DevNet baseline (SPEC §5.4). After `fit`: `best_epoch_` (0-based) and `history_` (epoch-mean
+    """DevNet baseline (docs/methods.md#devnet). After `fit`: `best_epoch_` (0-based) and `history_` (epoch-mean
     training losses) describe the checkpoint that is used."""
 
     name = "devnet"
@@ -131,7 +131,7 @@ class DevNet(Detector):
         ref_gen = ctx.torch_generator(f"{self.name}/reference")
         fixed = bool(ctx.option("devnet_fixed_reference", True))
         reference = torch.randn(N_REFERENCE, generator=ref_gen).to(device) if fixed else None
-        best = _BestWeights(self.net)
+        best = BestWeights(self.net)
 
         def step(_: Tensor) -> Tensor:
             idx, y = balanced_batch(normal_idx, anomaly_idx, self.batch_size, batch_gen)

@@ -1,6 +1,6 @@
-"""Markdown table (mean ± sd over seeds of test AUC and AP) from benchmark.py's CSV rows.
+"""Markdown table (mean ± sd over seeds of test AUC and AP) from deepsad_reference.py's CSV rows.
 
-    python reports/deepsad_reference/summarise.py results.csv [--methods m1 m2 ...]
+    python benchmarks/deepsad_summarise.py results.csv [--methods m1 m2 ...]
 """
 
 from __future__ import annotations

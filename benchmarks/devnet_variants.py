@@ -1,7 +1,7 @@
 """DevNet with one factor changed at a time, to find what separates ours (Pang et al.'s Keras code,
-`alarmbench.methods.devnet`) from DeepOD's DevNet (`benchmark.py` runs them as `devnet+<factor>`).
+`alarmbench.methods.devnet`) from DeepOD's DevNet (`deepsad_reference.py` runs them as `devnet+<factor>`).
 
-`base` re-runs our DevNet's training loop from its own building blocks; `benchmark.py --methods
+`base` re-runs our DevNet's training loop from its own building blocks; `deepsad_reference.py --methods
 devnet devnet+base` checks that it gives the project's scores exactly, so each factor is a
 single-factor change of the real method. Factors (DeepOD 0.4.1's choice in brackets):
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from alarmbench.methods.devnet import L2, N_REFERENCE, DevNetNet, _BestWeights, balanced_batch, deviation_loss
+from alarmbench.methods.devnet import L2, N_REFERENCE, BestWeights, DevNetNet, balanced_batch, deviation_loss
 from alarmbench.methods.loop import fit_epochs
 from alarmbench.stages.context import job_context
 
@@ -83,7 +83,7 @@ def fit_variant(factor: str, split, dataset: str, seed: int, epochs: int | None)
     steps = -(-len(x) // 64) if long else 20
     n_epochs = ctx.n_epochs(100 if long else 50)
     draw = iid_batch if factor == "iid-batch" else balanced_batch
-    best = _BestWeights(net)
+    best = BestWeights(net)
 
     def step(_):
         idx, y = draw(normal_idx, anomaly_idx, batch_size, batch_gen)

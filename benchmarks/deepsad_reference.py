@@ -8,7 +8,7 @@ fixed, see `_deepod`), DevNet single-factor variants `devnet+<factor>` (see `dev
 and project methods with options, `id@key=json;key=json` (value "encoder": the data set's encoder
 sizes), e.g. `deepsad-ruff@deepsad_ruff_weight_decay=0`.
 
-    PYTHONPATH=src:/tmp/deepod_pkgs python reports/deepsad_reference/benchmark.py \
+    PYTHONPATH=src:/tmp/deepod_pkgs python benchmarks/deepsad_reference.py \
         --datasets adbench_cardio --seeds 110 --methods deepsad deepsad-ruff --out rows.csv
 
 Rows are appended to --out as they finish (a long run can be stopped and resumed; finished rows are
@@ -101,7 +101,7 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="+", required=True)
     p.add_argument("--n-anomalies", type=int, default=10**6, help="known anomalies (default: the cap, ⌊A/2⌋)")
     p.add_argument("--epochs", type=int, default=None, help="project methods' epoch override (default: declared)")
-    p.add_argument("--mirror", default="/work/shared/data/adbench")
+    p.add_argument("--mirror", default=None, help="local mirror directory searched before downloading")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     out = Path(args.out)

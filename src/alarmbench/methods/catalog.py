@@ -135,7 +135,7 @@ def _r2ad2(k: int) -> Method:
 METHODS: dict[str, Method] = {m.id: m for m in (
     _r2ad2(3), *(_r2ad2(k) for k in (1, 2, 4)),
     Method("a3", "a3:A3", "A³", True, targets=("ae",), features=("activations",)),
-    # A³-2020 as the final code trains it, and as the preprint's Table V did (SPEC §7 item 23b):
+    # A³-2020 as the final code trains it, and as the preprint's Table V did (docs/methods.md#a3-preprint-recipe):
     # one class, the recipe's switches as the options' defaults (methods/a3.py: A3_RECIPES).
     Method("a3-2020", "a3:A3_2020", "A³-2020", True, targets=("a3_ae",), options=_a3_2020_options(
         noise=True, class_weights=False, shifted_l1=0.0, dims=[1000, 500, 200, 75])),
@@ -236,6 +236,3 @@ def targets_read(name: str) -> list[str]:
     decl = method(name)
     return list(dict.fromkeys([*decl.targets, *(FEATURES[k].target for k in decl.features)]))
 
-
-def users_of(target: str) -> list[str]:
-    return [m.id for m in METHODS.values() if target in targets_read(m.id)]

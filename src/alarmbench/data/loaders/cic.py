@@ -1,6 +1,6 @@
-"""Loaders for the CIC flow/URL tables (SPEC §1.3.7–1.3.9, §1.3.11) and the CSV helpers all CSV loaders share.
+"""Loaders for the CIC flow/URL tables (docs/protocol.md#datasets) and the CSV helpers all CSV loaders share.
 
-Data sets (file keys are the upstream file names, SPEC §8):
+Data sets (file keys are the upstream file names, docs/protocol.md#data-sources):
 
 * URL (ISCX-URL2016) ``All.csv``: ±inf → NaN, then every *column* holding a NaN is dropped.
 * DarkNet (CIC-Darknet2020) ``Darknet.CSV``: ±inf → NaN, *rows* with any NaN dropped (over all 85
@@ -41,28 +41,6 @@ from alarmbench.data.loaders._csv import (
 
 URL_LABEL = "URL_Type_obf_Type"
 URL_CLASSES = ("benign", "Defacement", "malware", "phishing", "spam")
-# The 80 columns of All.csv in file order (79 lexical features + label). Which features survive
-# depends on the data: every column holding a NaN/inf is dropped.
-URL_COLUMNS = (
-    "Querylength", "domain_token_count", "path_token_count", "avgdomaintokenlen", "longdomaintokenlen",
-    "avgpathtokenlen", "tld", "charcompvowels", "charcompace", "ldl_url", "ldl_domain", "ldl_path",
-    "ldl_filename", "ldl_getArg", "dld_url", "dld_domain", "dld_path", "dld_filename", "dld_getArg",
-    "urlLen", "domainlength", "pathLength", "subDirLen", "fileNameLen", "this.fileExtLen", "ArgLen",
-    "pathurlRatio", "ArgUrlRatio", "argDomanRatio", "domainUrlRatio", "pathDomainRatio", "argPathRatio",
-    "executable", "isPortEighty", "NumberofDotsinURL", "ISIpAddressInDomainName", "CharacterContinuityRate",
-    "LongestVariableValue", "URL_DigitCount", "host_DigitCount", "Directory_DigitCount",
-    "File_name_DigitCount", "Extension_DigitCount", "Query_DigitCount", "URL_Letter_Count",
-    "host_letter_count", "Directory_LetterCount", "Filename_LetterCount", "Extension_LetterCount",
-    "Query_LetterCount", "LongestPathTokenLength", "Domain_LongestWordLength", "Path_LongestWordLength",
-    "sub-Directory_LongestWordLength", "Arguments_LongestWordLength", "URL_sensitiveWord",
-    "URLQueries_variable", "spcharUrl", "delimeter_Domain", "delimeter_path", "delimeter_Count",
-    "NumberRate_URL", "NumberRate_Domain", "NumberRate_DirectoryName", "NumberRate_FileName",
-    "NumberRate_Extension", "NumberRate_AfterPath", "SymbolCount_URL", "SymbolCount_Domain",
-    "SymbolCount_Directoryname", "SymbolCount_FileName", "SymbolCount_Extension", "SymbolCount_Afterpath",
-    "Entropy_URL", "Entropy_Domain", "Entropy_DirectoryName", "Entropy_Filename", "Entropy_Extension",
-    "Entropy_Afterpath", URL_LABEL,
-)  # fmt: skip
-
 
 def load_url(files: Mapping[str, Path]) -> RawTable:
     """ISCX-URL2016 ``All.csv``: drops every column with a NaN/inf; the label column must be complete."""
@@ -104,13 +82,6 @@ DARKNET_FEATURES = (
     "Fwd Seg Size Min", "Active Mean", "Active Std", "Active Max", "Active Min", "Idle Mean", "Idle Std",
     "Idle Max", "Idle Min",
 )  # fmt: skip
-# The 85 header fields as written in the file: the class `Label` and the traffic category `Label`
-# (pandas renames the second one to `Label.1`).
-DARKNET_COLUMNS = (
-    "Flow ID", "Src IP", "Src Port", "Dst IP", "Dst Port", "Protocol", "Timestamp", *DARKNET_FEATURES[3:],
-    "Label", "Label",
-)  # fmt: skip
-
 
 def load_darknet(files: Mapping[str, Path]) -> RawTable:
     """CIC-Darknet2020: drop rows with NaN/inf anywhere, then identifiers and the duplicated `Label`."""
@@ -166,7 +137,7 @@ def load_doh(files: Mapping[str, Path]) -> RawTable:
 # --------------------------------------------------------------------------------------------------
 
 _IDS_SUFFIX = "_TrafficForML_CICFlowMeter.csv"
-# R2-AD2: the six capture days without DoS/DDoS traffic (SPEC §1.3.11), in chronological order.
+# R2-AD2: the six capture days without DoS/DDoS traffic (docs/protocol.md#data-ids), in chronological order.
 IDS_DAY_FILES_R2AD2 = tuple(
     day + _IDS_SUFFIX
     for day in (
@@ -178,13 +149,9 @@ IDS_DAY_FILES_R2AD2 = tuple(
         "Friday-02-03-2018",
     )
 )
-# A³-2020: additionally the two DoS days (all days except the DDoS days, SPEC §1.5).
+# A³-2020: additionally the two DoS days (all days except the DDoS days, docs/protocol.md#a3-split).
 IDS_DAY_FILES_A3 = IDS_DAY_FILES_R2AD2 + tuple(
     day + _IDS_SUFFIX for day in ("Thursday-15-02-2018", "Friday-16-02-2018")
-)
-# Every day file of the release (the DDoS days: "Thuesday" is the upstream spelling).
-IDS_DAY_FILES_ALL = IDS_DAY_FILES_A3 + tuple(
-    day + _IDS_SUFFIX for day in ("Thuesday-20-02-2018", "Wednesday-21-02-2018")
 )
 
 # The fine labels written in the `Label` column of the day files.

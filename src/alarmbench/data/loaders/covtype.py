@@ -1,4 +1,4 @@
-"""CoverType (SPEC §1.3.5): UCI ``covtype.data.gz`` (no header) or Kaggle ``covtype.csv`` (header).
+"""CoverType (docs/protocol.md#data-covtype): UCI ``covtype.data.gz`` (no header) or Kaggle ``covtype.csv`` (header).
 
 Both hold the same 581 012 rows in the same (UCI) order: 54 features (10 numeric, 4 wilderness and
 40 soil one-hot columns, used as they are) and `Cover_Type` 1–7. No NaN handling: a missing value is
@@ -32,7 +32,6 @@ COVTYPE_FEATURES = (
 )
 COVTYPE_LABEL = "Cover_Type"
 COVTYPE_COLUMNS = (*COVTYPE_FEATURES, COVTYPE_LABEL)
-COVTYPE_FILES = ("covtype.csv", "covtype.data.gz")  # the Kaggle CSV is preferred when both are given
 
 
 def load_covtype(files: Mapping[str, Path]) -> RawTable:

@@ -56,7 +56,7 @@ def _placeholder_error(found: list[str], where: str) -> SlurmProfileError:
     what = "; ".join(f"{p} ({PLACEHOLDERS[p]})" for p in found)
     return SlurmProfileError(
         f"placeholder{'s' if len(found) > 1 else ''} left in the SLURM profile, {where}: {what}. Replace "
-        f"{'them' if len(found) > 1 else 'it'} with your cluster's (README, section SLURM). Nothing was submitted.")
+        f"{'them' if len(found) > 1 else 'it'} with your cluster's (profiles/README.md). Nothing was submitted.")
 
 
 def _raw(resource) -> str:

@@ -1,4 +1,4 @@
-"""The README's SLURM commands on a real single-node SLURM cluster that the test starts.
+"""The SLURM commands of profiles/README.md on a real single-node SLURM cluster that the test starts.
 
 Installs Debian's slurm-wlm and munge where they are missing, writes a slurm.conf for this
 machine (no accounting: slurmctld's job completion log is the scheduler's record), starts
@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slurm
 
-# The README's SLURM section, verbatim (tests/integration/test_slurm_profile.py checks that it is):
+# The cluster guide's commands (profiles/README.md), verbatim (test_slurm_profile.py checks that they are):
 # the placeholders filled in with this cluster's account and partitions, then the run.
 ACCOUNT, CPU_PARTITION, GPU_PARTITION = "alarmbench", "cpu", "gpu"
 FILL = (f"sed -i -e 's/YOUR_ACCOUNT/{ACCOUNT}/' -e 's/CPU_PARTITION/{CPU_PARTITION}/' "
@@ -235,7 +235,7 @@ def _profile_copy(work: Path, fill: bool = True) -> None:
 
 def run_workflow(work: Path, cluster: Cluster, *args: str, timeout: float = WORKFLOW_TIMEOUT_S,
                  env: dict | None = None, watch=None) -> tuple[int, str, float]:
-    """The README's command (from `work`, with this test's config), bounded by `timeout`: then
+    """The guide's command (from `work`, with this test's config), bounded by `timeout`: then
     SIGINT (Snakemake cancels its SLURM jobs), then SIGKILL. `watch(proc)` runs while it does."""
     (work / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     program, *rest = RUN.split()

@@ -2,8 +2,8 @@
 
 A job asks for a GPU exactly where its rule claims one (run.device; CPU-only methods never), and
 the plugin's partition choice (partitions.yaml) then sends it to the GPU partition; every job
-carries the profile's account and wall time. The README's SLURM section is the commands that
-tests/integration/test_slurm.py runs on a real cluster.
+carries the profile's account and wall time. The cluster guide (profiles/README.md) holds the commands
+that tests/integration/test_slurm.py runs on a real cluster.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def expected_runtime(rule: str) -> str:
     return str(PROFILE["set-resources"].get(rule, {}).get("runtime", PROFILE["default-resources"]["runtime"]))
 
 
+@pytest.mark.slow  # starts Snakemake
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_jobs_ask_for_a_gpu_exactly_where_they_run_on_one(work, device):
     jobs = dry_run(work, device)
@@ -86,10 +87,9 @@ def test_jobs_ask_for_a_gpu_exactly_where_they_run_on_one(work, device):
     assert fits == {m: str(int(device == "cuda")) for m in DEEP} | {m: "0" for m in CPU_ONLY}
 
 
-def test_the_readme_slurm_section_is_the_commands_the_cluster_test_runs():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("- **SLURM**"):]
-    section = section[:section.index("\n- ")]
+def test_the_cluster_guide_is_the_commands_the_cluster_test_runs():
+    guide = (ROOT / "profiles" / "README.md").read_text()
+    section = guide[guide.index("## SLURM"):]
     for command in (FILL, RUN):
         assert command in section, command
     assert "GPU" in section

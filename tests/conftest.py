@@ -76,3 +76,35 @@ def gpu_device():
         return resolve_device(gpu_test_device())
     except ValueError as err:
         pytest.skip(str(err))
+
+
+# Every test that starts Snakemake carries one of these markers (tests/README.md): Snakemake runs
+# are what make the suite slow, and a marker is how one finds and deselects them.
+SNAKEMAKE_MARKERS = ("slow", "gpu", "realdata", "slurm")
+
+
+def starts_snakemake(args) -> bool:
+    """True if a subprocess command line runs Snakemake (`snakemake …`, `python -m snakemake …`)."""
+    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args or [])
+    words = [w for a in argv for w in (os.fsdecode(a).split() if isinstance(args, (str, bytes)) else [os.fsdecode(a)])]
+    return any(Path(w).name == "snakemake" for w in words) or any(
+        a == "-m" and b == "snakemake" for a, b in zip(words, words[1:]))
+
+
+@pytest.fixture(autouse=True)
+def _snakemake_needs_a_marker(request, monkeypatch):
+    """An unmarked test that starts Snakemake fails, naming the markers it may carry."""
+    if any(request.node.get_closest_marker(m) for m in SNAKEMAKE_MARKERS):
+        return
+    import subprocess
+
+    real = subprocess.Popen
+
+    class Guarded(real):
+        def __init__(self, args, *a, **kw):
+            if starts_snakemake(args):
+                raise AssertionError(f"{request.node.nodeid} starts Snakemake without a marker: mark it "
+                                     f"with one of {', '.join(SNAKEMAKE_MARKERS)} (tests/README.md)")
+            super().__init__(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "Popen", Guarded)

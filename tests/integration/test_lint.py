@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow  # starts Snakemake (tests/README.md)
 JUSTIFIED = "Specify a conda environment or container for each rule."
 
 

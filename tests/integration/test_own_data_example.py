@@ -27,6 +27,7 @@ def snakemake(work: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=work, capture_output=True, text=True)
 
 
+@pytest.mark.slow  # starts Snakemake
 def test_dry_run_plans_every_cell_of_the_example(clone):
     result = snakemake(clone, "-n")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -36,6 +37,7 @@ def test_dry_run_plans_every_cell_of_the_example(clone):
         ("sensors", "transfer", "nhalf"))}
 
 
+@pytest.mark.slow  # starts Snakemake
 def test_a_wrong_entry_stops_the_dry_run_naming_it(clone):
     config = yaml.safe_load((clone / "config" / "own-data.yaml").read_text())
     config["user_datasets"]["sensors"]["label_column"] = "stat"

@@ -98,6 +98,7 @@ def test_cli_refuses_an_unknown_option(tmp_path, capsys):
     assert code == 2 and "unknown option 'devnet_fixd'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # starts Snakemake
 @pytest.mark.parametrize("configs", [["config.yaml"], ["paper.yaml"], ["small-real.yaml"],
                                      ["small-real.yaml", "small-real-cpu.yaml"]])
 def test_every_shipped_config_validates_and_plans(configs, tmp_path):
@@ -107,6 +108,7 @@ def test_every_shipped_config_validates_and_plans(configs, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
 
+@pytest.mark.slow  # starts Snakemake
 def test_a_bad_config_fails_before_any_job(tmp_path):
     config = copy.deepcopy(BASE)
     config["method_options"] = {"r2ad2": {"ae_epochz": 3}}

@@ -56,6 +56,7 @@ def _dry_run(tmp_path: Path, *configfiles: Path) -> str:
     return out.stdout + out.stderr
 
 
+@pytest.mark.slow  # starts Snakemake
 def test_configfiles_replace_the_default_and_merge_with_each_other(tmp_path):
     base = {"seeds": [5], "datasets": ["breast_cancer"], "run": {"epochs": 2, "device": "cpu"},
             "results_dir": str(tmp_path / "r"), "reports_dir": str(tmp_path / "rep"),

@@ -1,4 +1,4 @@
-"""Does R2-AD2's hold-out re-draw (SPEC §3.1) or the split's RNG move its AP on Mammography, and
+"""Does R2-AD2's hold-out re-draw (docs/methods.md#r2ad2-snapshots) or the split's RNG move its AP on Mammography, and
 how do our six paper methods compare with the authors' code seed by seed?
 
     python benchmarks/holdout_redraw.py [--runs reports/holdout_redraw/runs.jsonl]

@@ -1,7 +1,7 @@
 """Expanding the workflow config into jobs: cells (data set, experiment, n, pollution, seed) × methods.
 
 A grid applies to every configured data set that has all of its experiments (registry presets);
-pollution levels above 0 only to data sets with pollution experiments (SPEC §1.4). Jobs that
+pollution levels above 0 only to data sets with pollution experiments (docs/protocol.md#experiments). Jobs that
 several grids share are run once. Shared targets are keyed by their *group*: the first experiment
 of the data set with the same normal and anomaly classes (transfer shares the targets of known).
 """
@@ -72,7 +72,7 @@ def effective_n(spec: DatasetSpec, n: int | str, total: int | None = None) -> in
     rows are used as known training anomalies, n_eff = min(n, ⌊A / 2⌋) (so n = 100 needs A ≥ 200).
 
     The rest stays available for the validation and test parts (about a quarter of A ends up in
-    them, SPEC §1.1). A is the registry's `n_anomalies_total`, else `total` (a user file's
+    them, docs/protocol.md#split). A is the registry's `n_anomalies_total`, else `total` (a user file's
     anomalous rows, counted before any job: `anomaly_totals`); with neither, n is kept and the
     split refuses an n larger than its training anomalies. n = 0 stays 0; "half" stays "half"
     (⌊A_train / 2⌋ ≤ ⌊A / 2⌋ already; the split resolves it per seed).

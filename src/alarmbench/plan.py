@@ -278,7 +278,7 @@ def shapes_from_split(dataset: str, split_json: str | Path, sample_shape: tuple[
 def shapes_from_table(dataset: str, rows: int, sample_shape: tuple[int, ...], n_anomalies: int,
                       anomalies_total: int | None, source: str, p_test: float = 0.2, p_val: float = 0.05,
                       holdout: float = 0.75) -> Shapes:
-    """The protocol's fractions (SPEC §1.1) applied to the table: 20 % test, 5 % of the rest for
+    """The protocol's fractions (docs/protocol.md#split) applied to the table: 20 % test, 5 % of the rest for
     validation, the known anomalies capped at n; without a known anomaly count every row counts as
     normal (an upper bound)."""
     normal = rows - (anomalies_total or 0)

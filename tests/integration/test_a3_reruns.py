@@ -1,6 +1,6 @@
 """What the A³ switches replan after a finished run: `protocol.a3_split` exactly the A³
 experiments' splits (and what follows them), `a3_threshold` exactly the evaluate jobs of the A³
-cells that read another cell's threshold (SPEC §1.5, §6.3)."""
+cells that read another cell's threshold (docs/protocol.md#a3-split, docs/protocol.md#a3-threshold)."""
 
 from __future__ import annotations
 

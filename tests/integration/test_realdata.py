@@ -1,4 +1,4 @@
-"""The mirrored real data sets load with the documented sizes and split reproducibly (SPEC §1.3)."""
+"""The mirrored real data sets load with the documented sizes and split reproducibly (docs/protocol.md#datasets)."""
 
 import json
 

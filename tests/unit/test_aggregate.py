@@ -1,4 +1,4 @@
-"""Aggregation over seeds (SPEC §6.2): long format, mean / sample std."""
+"""Aggregation over seeds (docs/protocol.md#aggregation): long format, mean / sample std."""
 
 from __future__ import annotations
 

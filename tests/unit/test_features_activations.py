@@ -1,4 +1,4 @@
-"""Hidden-activation features (SPEC §4): flattened, concatenated, inference mode, chunked."""
+"""Hidden-activation features (docs/methods.md#a3): flattened, concatenated, inference mode, chunked."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-sample gradient features (SPEC §3.2): both engines (outer-product "layers" and torch.func
+"""Per-sample gradient features (docs/methods.md#r2ad2-gradients): both engines (outer-product "layers" and torch.func
 "vmap") equal a per-sample backward loop."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""R2-AD2's hold-out re-draw (SPEC §3.1 quirk): which normal rows T0 and the snapshot segments train on.
+"""R2-AD2's hold-out re-draw (a quirk of the original, docs/methods.md#r2ad2-snapshots): which normal rows T0 and the snapshot segments train on.
 
 The authors' GAA-AE (T0) fits on the hold-out of one `to_data`; each GAA-k then fits all its
 segments on the one hold-out of its own `to_data` (GAA.add_target's x_train)."""

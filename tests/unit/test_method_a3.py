@@ -1,4 +1,4 @@
-"""A3v2 (SPEC §4.2) and A³-2020 (SPEC §4.1): losses, switches, frozen targets, learning direction."""
+"""A3v2 (docs/methods.md#a3v2) and A³-2020 (docs/methods.md#a3-2020): losses, switches, frozen targets, learning direction."""
 
 from __future__ import annotations
 
@@ -190,7 +190,7 @@ def test_a3_class_weight_scales_only_real_anomalies():
 
 
 def test_a3_bce_formulas_per_term():
-    """Real term: exact from logits (§0); noise term: clipped (saturates at −log(2e-7) ≈ 15.42)."""
+    """Real term: exact from logits (docs/methods.md#keras-conventions); noise term: clipped (saturates at −log(2e-7) ≈ 15.42)."""
     real = torch.tensor([20.0])
     assert a3_2020_loss(real, torch.tensor([0.0])).item() == pytest.approx(20.0, rel=1e-6)
     base = a3_2020_loss(torch.tensor([0.0]), torch.tensor([0.0]))
@@ -293,7 +293,7 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
 
 
 def test_the_preprint_recipe_id_builds_with_the_preprint_switches(zero_split, monkeypatch):
-    """`a3-2020-preprint` (SPEC §7 item 23b): no noise, automatic class weights, shifted L1 0.01,
+    """`a3-2020-preprint` (docs/methods.md#a3-preprint-recipe): no noise, automatic class weights, shifted L1 0.01,
     alarm [500, 200, 75], and the loss gets them; `a3-2020` keeps the final code's recipe."""
     from alarmbench.methods import build_method
     from alarmbench.methods.catalog import METHODS

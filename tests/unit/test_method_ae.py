@@ -1,4 +1,4 @@
-"""AE baseline (SPEC §5.1): mean squared reconstruction error of the shared R2-AD2 AE."""
+"""AE baseline (docs/methods.md#ae): mean squared reconstruction error of the shared R2-AD2 AE."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Classical baselines: Isolation Forest (SPEC §5.5), gradient boosting, and GBDT-OD (XGBOD idea)."""
+"""Classical baselines: Isolation Forest (docs/methods.md#classical), gradient boosting, and GBDT-OD (XGBOD idea)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Deep SVDD / Deep SAD (SPEC §5.3): centre rule, loss, lr decay, detection, switches, caching."""
+"""Deep SVDD / Deep SAD (docs/methods.md#deepsad): centre rule, loss, lr decay, detection, switches, caching."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DevNet (SPEC §5.4): deviation loss, balanced batches, best-loss checkpoint, direction of the loss."""
+"""DevNet (docs/methods.md#devnet): deviation loss, balanced batches, best-loss checkpoint, direction of the loss."""
 
 from __future__ import annotations
 

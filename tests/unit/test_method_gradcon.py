@@ -1,4 +1,4 @@
-"""GradCon (SPEC §5.2): training state, the two similarity variants, vectorised scoring, determinism."""
+"""GradCon (docs/methods.md#gradcon): training state, the two similarity variants, vectorised scoring, determinism."""
 
 from __future__ import annotations
 

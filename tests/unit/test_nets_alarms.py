@@ -1,4 +1,4 @@
-"""Alarm networks (SPEC §3.3, §4.1, §4.2) and the device helper."""
+"""Alarm networks (docs/methods.md#r2ad2-alarm, docs/methods.md#a3-2020, docs/methods.md#a3v2) and the device helper."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keras-equivalent building blocks: BCE formulas, Glorot init, Keras BN, Keras LSTM (SPEC §0)."""
+"""Keras-equivalent building blocks: BCE formulas, Glorot init, Keras BN, Keras LSTM (docs/methods.md#keras-conventions)."""
 
 from __future__ import annotations
 

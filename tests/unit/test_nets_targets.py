@@ -1,4 +1,4 @@
-"""Target networks: parameter/activation counts (SPEC §2), shapes, layer semantics, registry."""
+"""Target networks: parameter/activation counts (docs/methods.md#targets), shapes, layer semantics, registry."""
 
 from __future__ import annotations
 

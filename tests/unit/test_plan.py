@@ -54,7 +54,7 @@ def test_image_target_counts_are_the_real_nets():
         size = plan.target_size(kind, (28, 28), hp)
         assert (size.params, size.activations) == (net.n_parameters(), net.n_activations()), kind
         assert size.encoder_params == trainable(net.encoder)
-    # MACs of the 8C3-8C3-8 AE by hand (SPEC §2.2): conv 28²·8·9, conv 14²·8·72, dense 392·8 |
+    # MACs of the 8C3-8C3-8 AE by hand (docs/methods.md#target-conv): conv 28²·8·9, conv 14²·8·72, dense 392·8 |
     # dense 8·512, transposed conv 8³ inputs·72, conv 14²·8·72, transposed conv 14²·8 inputs·9
     encoder = 28 * 28 * 8 * 9 + 14 * 14 * 8 * 72 + 392 * 8
     size = plan.target_size("r2ad2", (28, 28), hp)

@@ -1,4 +1,4 @@
-"""The registry covers both papers' data sets with the SPEC's classes, presets and hyperparameters."""
+"""The registry covers both papers' data sets with the papers' classes, presets and hyperparameters."""
 
 import csv
 from pathlib import Path

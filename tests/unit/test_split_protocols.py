@@ -1,4 +1,4 @@
-"""The A³ code's split protocol next to R2-AD2's (SPEC §1.1, §1.5): test seed, scaler rows, the
+"""The A³ code's split protocol next to R2-AD2's (docs/protocol.md#split, docs/protocol.md#a3-split): test seed, scaler rows, the
 record in split.json, the per-experiment default, the config key and the workflow's params."""
 
 from __future__ import annotations

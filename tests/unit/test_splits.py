@@ -1,4 +1,4 @@
-"""The SPEC §1.1 split protocol: sizes, pollution, caps, filtering, scaling, hold-out, determinism."""
+"""The split protocol (docs/protocol.md#split): sizes, pollution, caps, filtering, scaling, hold-out, determinism."""
 
 import hashlib
 import math

@@ -1,4 +1,4 @@
-"""The A³ threshold of SPEC §6.3: chosen on the validation part of the largest-n cell of the
+"""The A³ threshold of docs/protocol.md#a3-threshold: chosen on the validation part of the largest-n cell of the
 known-anomaly experiment and reused for smaller n and the paired transfer experiment (default),
 or chosen per cell (switch)."""
 

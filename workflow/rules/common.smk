@@ -127,7 +127,7 @@ def max_fpr(w):
     return config["max_fpr"].get(w.dataset, config["max_fpr"].get("default", 0.05))
 
 
-# Where each A³ threshold is chosen (SPEC §6.3, `a3_threshold`): cell path -> method -> the
+# Where each A³ threshold is chosen (docs/protocol.md#a3-threshold, `a3_threshold`): cell path -> method -> the
 # metrics.json of the cell whose validation part chooses it (the largest n of the known-anomaly
 # experiment), or None where the cell chooses its own.
 def _is_a3(cell):

@@ -1,4 +1,4 @@
-# download → prepare → split (SPEC §1): one raw folder and one prepared file per data set,
+# download → prepare → split (docs/protocol.md#split): one raw folder and one prepared file per data set,
 # one split per cell, and a canonical split per target group (its normal rows train the targets).
 
 

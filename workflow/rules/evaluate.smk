@@ -10,7 +10,7 @@ rule evaluate:
         split=f"{CELL}/split.npz",
         scores=lambda w: [f"{cell_dir(w)}/{m}/scores.npz" for m in cell_methods(w)],
         info=lambda w: [f"{cell_dir(w)}/{m}/fit.json" for m in cell_methods(w)],
-        # the cells whose validation parts choose this cell's A³ thresholds (SPEC §6.3)
+        # the cells whose validation parts choose this cell's A³ thresholds (docs/protocol.md#a3-threshold)
         thresholds=threshold_inputs,
     output:
         f"{CELL}/metrics.json",

@@ -1,4 +1,4 @@
-# Shared targets (SPEC §1.4, methods/catalog.py TARGETS): trained once per (data set, class group,
+# Shared targets (docs/protocol.md#experiments, methods/catalog.py TARGETS): trained once per (data set, class group,
 # pollution, seed) and read by every cell of that group. A target's file name encodes the options
 # that shape it. Resumable checkpoints sit beside the file while the job runs, carry the job's
 # fingerprint, and are removed when the target is stored.

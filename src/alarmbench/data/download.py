@@ -16,7 +16,7 @@ file is recorded only once it arrived complete by the server's own length (Conte
 the Content-Range total, or chunked framing) and it passes `check_format` for its kind (a
 zip opens and its members read, a CSV's rows are whole, ...); a server that sends no length
 at all can only be trusted through that format check, and a warning says so.
-Nothing ever appears under a final name unless it is complete and verified (DESIGN §8).
+Nothing ever appears under a final name unless it is complete and verified (docs/protocol.md#data-sources).
 Registration-gated sources are never downloaded: `ManualDownloadRequired` names the portal
 and the exact path where each missing file must go.
 """

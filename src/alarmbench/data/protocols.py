@@ -1,6 +1,6 @@
-"""Which split protocol a cell uses: the R2-AD2 code's (SPEC §1.1) or the A³ code's (SPEC §1.5).
+"""Which split protocol a cell uses: the R2-AD2 code's (docs/protocol.md#split) or the A³ code's (docs/protocol.md#a3-split).
 
-They differ in two places (SPEC §1.5, §7 items 24-25):
+They differ in two places (docs/protocol.md#a3-split):
 
 - test split (data sets without an official test set): R2-AD2 fixes it with seed 42 for every
   experiment seed; the A³ code draws it with the experiment seed;

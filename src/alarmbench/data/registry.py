@@ -67,8 +67,8 @@ EMNIST_LETTERS = tuple(
 
 IMAGE_HP = dict(encoder="conv", alarm=(1000, 500, 200, 75), a3_target="conv", a3_batch_size=256)
 DIGITS = tuple(range(10))
-# R2-AD2 (SPEC §1.3.1): normal 0-3, anomalies 4-9, transfer trains on 4-6.
-# A3 (SPEC §1.5): 1-a/2-a normal 0-5 with 6,7 known; 1-b/2-b normal 4-9 with 0,1 known.
+# R2-AD2 (docs/protocol.md#data-images): normal 0-3, anomalies 4-9, transfer trains on 4-6.
+# A3 (docs/protocol.md#a3-split): 1-a/2-a normal 0-5 with 6,7 known; 1-b/2-b normal 4-9 with 0,1 known.
 MNIST_PRESETS = {
     "known": ClassSetup(range(4), range(4, 10)),
     "transfer": ClassSetup(range(4), range(4, 10), (4, 5, 6)),
@@ -136,7 +136,7 @@ _SPECS: list[DatasetSpec] = [
         {"a3-3a": ClassSetup(DIGITS, LETTERS_AE), "a3-3b": ClassSetup(DIGITS, LETTERS_AE + LETTERS_VZ, LETTERS_AE),
          "a3-3c": ClassSetup(DIGITS, LETTERS_VZ), "a3-3d": ClassSetup(DIGITS, LETTERS_AE + LETTERS_VZ, LETTERS_VZ)},
         HyperParams(batch_size=256, **IMAGE_HP), scaling="divide255", image_shape=(28, 28), pollution=False,
-        notes="EMNIST letters relabelled +9: a-e -> 10-14, v-z -> 31-35 (SPEC §1.5)."),
+        notes="EMNIST letters relabelled +9: a-e -> 10-14, v-z -> 31-35 (docs/protocol.md#data-images)."),
     DatasetSpec(
         "creditcard", "Credit-card fraud",
         (Source((RemoteFile("creditcard.csv", ("https://storage.googleapis.com/download.tensorflow.org/data/"

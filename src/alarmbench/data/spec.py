@@ -39,7 +39,7 @@ class ClassSetup:
 
 @dataclass(frozen=True)
 class HyperParams:
-    """Per-data-set network sizes of both papers (SPEC §1.4, §2.4)."""
+    """Per-data-set network sizes of both papers (docs/protocol.md#experiments, docs/methods.md#target-a3)."""
 
     encoder: tuple[int, ...] | str  # dense AE dims (a, b, c), or "conv" for 28x28 images
     alarm: tuple[int, int, int, int] = (1000, 500, 200, 75)
@@ -75,7 +75,7 @@ class DatasetSpec:
     families: Mapping[str, str] | None = None  # fine label -> class; None: labels are classes
     scaling: str = "minmax"  # "minmax" (fitted on normal training rows) or "divide255" (images)
     image_shape: tuple[int, ...] | None = None
-    pollution: bool = True  # the pollution sweep applies (SPEC §1.4)
+    pollution: bool = True  # the pollution sweep applies (docs/protocol.md#experiments)
     paper_name: str | None = None  # name in the papers' tables (paper_results/)
     citation: str = ""
     notes: str = ""

@@ -1,4 +1,4 @@
-"""The split protocol of the R2-AD2 code (SPEC §1.1), one cell at a time.
+"""The split protocol of the R2-AD2 code (docs/protocol.md#split), one cell at a time.
 
 Order: official test set or a fixed seed-42 test split -> 5 % validation split of the rest
 (experiment seed) -> pollution (relabelled anomalies) -> cap to n known anomalies ->
@@ -8,7 +8,7 @@ scikit-learn calls, so test and val rows are identical to the authors'. The othe
 from named sub-streams of the experiment seed (`rng="substreams"`), or, with `rng="original"`,
 from one `default_rng(seed)` consumed in the authors' order.
 
-`split_protocol="a3_code"` switches the two steps where the A³ code differs (SPEC §1.5,
+`split_protocol="a3_code"` switches the two steps where the A³ code differs (docs/protocol.md#a3-split,
 `data.protocols`): the test split is drawn with the experiment seed, and the scaler is fitted on
 every row of the training split (`_test_seed`, `_scaler_rows`).
 """

@@ -1,4 +1,4 @@
-"""Aggregation over seeds (SPEC §6.2): metric records → long `results.csv`, seed mean/std per cell.
+"""Aggregation over seeds (docs/protocol.md#aggregation): metric records → long `results.csv`, seed mean/std per cell.
 The tests over data sets (Wilcoxon against R2-AD2 and the rest) are in `alarmbench.report.stats`."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Metrics of one method on one cell (SPEC §6): AUC, AP, ROC, and F1/precision/recall at a
-threshold chosen on the validation ROC under a maximum false-positive rate (A3, SPEC §6.3)."""
+"""Metrics of one method on one cell (docs/protocol.md#evaluation): AUC, AP, ROC, and F1/precision/recall at a
+threshold chosen on the validation ROC under a maximum false-positive rate (A3, docs/protocol.md#a3-threshold)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def roc_points(labels: np.ndarray, scores: np.ndarray, decimals: int = 3) -> dic
 
 def threshold_at_max_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> float:
     """Among operating points with FPR <= max_fpr, the threshold of the highest TPR (the clean rule
-    of the A3 preprint; the code's helper is one point more conservative, SPEC §6.3)."""
+    of the A3 preprint; the code's helper is one point more conservative, docs/protocol.md#a3-threshold)."""
     labels, scores = _check(labels, scores, "threshold")
     fpr, tpr, thresholds = roc_curve(labels, scores)
     ok = np.flatnonzero(fpr <= max_fpr)

@@ -1,4 +1,4 @@
-"""Which cell's validation data chooses an A³ threshold (SPEC §6.3).
+"""Which cell's validation data chooses an A³ threshold (docs/protocol.md#a3-threshold).
 
 The preprint chooses one threshold per known-anomaly experiment at the **largest n** and reuses
 it for every smaller n and for the paired transfer experiment (2-x ← 1-x, 3-b ← 3-a, 3-d ← 3-c),

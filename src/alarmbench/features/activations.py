@@ -1,8 +1,8 @@
-"""Hidden-activation features of a target (the A³/A3v2 alarm input, SPEC §4): the outputs of the
+"""Hidden-activation features of a target (the A³/A3v2 alarm input, docs/methods.md#a3): the outputs of the
 target's activation layers, each flattened per sample, concatenated in layer order → (N, A).
 
 Extraction runs in inference mode (A3v2, and A³ at prediction time). A³-2020's alarm *training*
-sees the target in training mode (its dropout active, SPEC §4.1): call `flatten_activations(
+sees the target in training mode (its dropout active, docs/methods.md#a3-2020): call `flatten_activations(
 model.hidden_activations(x))` with the target in train mode inside the training loop for that.
 """
 

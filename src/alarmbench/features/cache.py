@@ -7,7 +7,7 @@ Layout of `<dir>/`:
                      the checkpoints the features came from), n_saturated, free-form meta.
   chunk_000000.npy   rows [0, chunk_rows), then the next chunk, …; plain NumPy arrays (memmappable).
 
-Why: features are produced far faster than disks take them (DESIGN §7), so they are stored compact
+Why: features are produced far faster than disks take them (benchmarks/gradients.py measures both), so they are stored compact
 (fp16), streamed chunk by chunk while being computed (bounded memory), and read back once per
 training job, straight into device memory. The directory is written under a temporary name and
 renamed when complete, so a reader never sees a partial cache under the final name.

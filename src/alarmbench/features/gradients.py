@@ -1,4 +1,4 @@
-"""Per-sample gradient features of R2-AD2 (SPEC §3.2).
+"""Per-sample gradient features of R2-AD2 (docs/methods.md#r2ad2-gradients).
 
 Feature of sample x for snapshot θ: ∂/∂θ of the target's own loss, the Keras BCE between x and
 the reconstruction f_θ(x) averaged over all input elements, with the snapshot in inference mode

@@ -1,15 +1,15 @@
-"""A³ alarms on the hidden activations of a frozen target: A3v2 (SPEC §4.2) and A³-2020 (§4.1).
+"""A³ alarms on the hidden activations of a frozen target: A3v2 (docs/methods.md#a3v2) and A³-2020 (docs/methods.md#a3-2020).
 
 A3v2 (the baseline inside the R2-AD2 repo): target = the shared R2-AD2 AE (`trained_ae`) in
 inference mode. Its activations on the real training rows are computed once (chunked) and kept
 on the device; every batch draws N(0.5, 1) counter-examples of the input shape, runs them through
 the target and trains the alarm (Dense + ReLU + Dropout 0.2 per layer) with
-BCE(y, ŷ(x)) + BCE(1, ŷ(x̃)), both with Keras' exact from-logits formula (§0). Adam 1e-3, 100
+BCE(y, ŷ(x)) + BCE(1, ŷ(x̃)), both with Keras' exact from-logits formula (docs/methods.md#keras-conventions). Adam 1e-3, 100
 epochs, the data set's batch size.
 
 A³-2020 (the original method): its own target (`a3_dense` / `a3_conv`, dims `a3_target`) trained
 30 epochs with BCE, Adam 1e-3, batch `a3_batch_size` and cached. During alarm training the target
-is frozen but stays in TRAINING mode (its dropout is active, §4.1, §7 item 26): where a dropout
+is frozen but stays in TRAINING mode (its dropout is active, docs/methods.md#a3-2020): where a dropout
 layer precedes a tapped activation (the conv AE) the real activations are recomputed every batch,
 otherwise (the dense AE: its only dropout follows the last ReLU) they are computed once. Loss:
 real-data BCE (exact formula, optionally Keras class weights) + BCE(1, ŷ(noise)) (clipped formula,
@@ -89,13 +89,13 @@ def _alarm_scores(target: TargetNet, alarm: DenseAlarm, x: np.ndarray, chunk_siz
 
 
 def a3_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor) -> Tensor:
-    """BCE(y, ŷ(x)) + BCE(1, ŷ(x̃)), both batch means with the exact from-logits formula (SPEC §0, §4.2)."""
+    """BCE(y, ŷ(x)) + BCE(1, ŷ(x̃)), both batch means with the exact from-logits formula (docs/methods.md#a3v2)."""
     return keras_bce(real_logits, y, from_logits=True) + keras_bce(
         noise_logits, torch.ones_like(noise_logits), from_logits=True)
 
 
 class A3(Detector):
-    """A3v2 (SPEC §4.2). Set `keep_train_activations = True` on an instance to keep the cached
+    """A3v2 (docs/methods.md#a3v2). Set `keep_train_activations = True` on an instance to keep the cached
     real-data activations as `train_activations_` after the fit (tests; they are large for images)."""
 
     name = "a3"
@@ -154,7 +154,7 @@ class A3(Detector):
 
 
 def automatic_class_weight(n_normal: int, n_anomalies: int, w_max: int = W_MAX) -> float:
-    """The paper's automatic anomaly class weight w = min(⌈n_normal / n_anomalies⌉, w_max) (§4.1)."""
+    """The paper's automatic anomaly class weight w = min(⌈n_normal / n_anomalies⌉, w_max) (docs/methods.md#a3-2020)."""
     if n_anomalies <= 0:
         return 1.0
     return float(min(math.ceil(n_normal / n_anomalies), w_max))
@@ -162,7 +162,7 @@ def automatic_class_weight(n_normal: int, n_anomalies: int, w_max: int = W_MAX) 
 
 def a3_2020_loss(real_logits: Tensor, y: Tensor, noise_logits: Tensor | None = None, *, class_weight: float = 1.0,
             shifted_l1: float = 0.0) -> Tensor:
-    """A³-2020's training loss for one batch (SPEC §0, §4.1).
+    """A³-2020's training loss for one batch (docs/methods.md#keras-conventions, docs/methods.md#a3-2020).
 
     Real term: exact (from-logits) BCE with Keras `class_weight` semantics: sample weight w for
     y = 1, 1 for y = 0, batch mean of the weighted losses (Σ wᵢ·lᵢ / B). Noise term (when
@@ -218,7 +218,7 @@ def _build_a3_target(split: Split, ctx: Context) -> TargetNet:
 
 
 def a3_target(split: Split, ctx: Context, *, epochs: int = 30) -> TargetNet:
-    """A³-2020's target AE (SPEC §2.4): normal training rows, its BCE, Adam 1e-3, 30 epochs, batch
+    """A³-2020's target AE (docs/methods.md#target-a3): normal training rows, its BCE, Adam 1e-3, 30 epochs, batch
     `a3_batch_size`; cached as `targets/a3_ae.pt`. Returned frozen, in inference mode."""
     # train_reconstruction batches with ctx.hparams.batch_size: hand it A³'s batch size instead.
     tctx = dataclasses.replace(ctx, hparams=dataclasses.replace(ctx.hparams, batch_size=ctx.hparams.a3_batch_size))
@@ -236,7 +236,7 @@ def a3_target(split: Split, ctx: Context, *, epochs: int = 30) -> TargetNet:
     return model.eval()
 
 
-#: The two A³ training recipes (SPEC §7 items 22, 23b) as the defaults of the method options:
+#: The two A³ training recipes (docs/methods.md#a3-preprint-recipe) as the defaults of the method options:
 #: "final" = the authors' final code (noise on, w = 1, λ = 0, alarm [1000, 500, 200, 75]), id
 #: `a3-2020`; "preprint" = the preprint's Table V (no noise counter-examples, automatic class
 #: weights, shifted L1 with λ = 0.01, alarm [500, 200, 75]), id `a3-2020-preprint`.
@@ -248,10 +248,10 @@ A3_RECIPES = {
 
 
 class A3_2020(Detector):
-    """A³-2020 (SPEC §4.1). Options (SPEC §9): `a3_noise`, `a3_class_weights`, `a3_shifted_l1`
+    """A³-2020 (docs/methods.md#a3-2020). Options (docs/methods.md#options): `a3_noise`, `a3_class_weights`, `a3_shifted_l1`
     (λ; True = the paper's 0.01), `a3_alarm_dims`; their defaults are the recipe's
     (`A3_RECIPES`): `recipe="final"` is id `a3-2020`, `recipe="preprint"` id `a3-2020-preprint`
-    (§7 item 23b). An option given explicitly overrides the recipe."""
+    (docs/methods.md#a3-preprint-recipe). An option given explicitly overrides the recipe."""
 
     def __init__(self, recipe: str = "final") -> None:
         if recipe not in A3_RECIPES:

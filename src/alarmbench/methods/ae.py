@@ -1,4 +1,4 @@
-"""AE baseline (SPEC §5.1): reconstruction error of the shared R2-AD2 autoencoder (§2.1/2.2/2.5).
+"""AE baseline (docs/methods.md#ae): reconstruction error of the shared R2-AD2 autoencoder (docs/methods.md#targets).
 
 The AE is the one `trained_ae` trains and caches (all normal training rows, BCE, Adam 1e-3, 100
 epochs), the same model A3v2 uses as its target. Score = mean over all input elements of

@@ -30,7 +30,7 @@ class Context:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     # Epoch override for every training loop of the method (None: the papers' epochs).
     epochs: int | None = None
-    # Method options and faithfulness switches (SPEC §9), e.g. {"gradcon_cosine": "layer"}.
+    # Method options and faithfulness switches (docs/methods.md#options), e.g. {"gradcon_cosine": "layer"}.
     options: dict[str, Any] = field(default_factory=dict)
     # Where resumable checkpoints and shared targets live (None: nothing is kept).
     work_dir: Path | None = None

@@ -4,7 +4,7 @@ Not in the R2-AD2 paper's tables (the report marks them with a dagger); they are
 strong tabular baseline is the first question a reader asks. Every method flattens images to
 (N, 784) and works in float64.
 
-* ``iforest`` — `IForest`: the A³ code's Isolation Forest (SPEC §5.5): scikit-learn defaults,
+* ``iforest`` — `IForest`: the A³ code's Isolation Forest (docs/methods.md#classical): scikit-learn defaults,
   fitted on the normal training rows (`split.train_target`), score = −decision_function.
   Options: ``iforest_n_estimators`` (100), ``iforest_max_samples`` ("auto"),
   ``iforest_max_features`` (1.0), ``iforest_random_state``: "substream" (default: the
@@ -108,7 +108,7 @@ def _anomaly_probability(clf, x: np.ndarray) -> np.ndarray:
 
 
 class IForest(Detector):
-    """Isolation Forest on the normal training rows (SPEC §5.5); score = −decision_function."""
+    """Isolation Forest on the normal training rows (docs/methods.md#classical); score = −decision_function."""
 
     name = "iforest"
 

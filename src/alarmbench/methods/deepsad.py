@@ -1,6 +1,6 @@
-"""Deep SVDD and Deep SAD as the R2-AD2 repository implements them (SPEC §5.3, §7 item 10).
+"""Deep SVDD and Deep SAD as the R2-AD2 repository implements them (docs/methods.md#deepsad).
 
-1. Pre-training: the DeepSVDD-AE (§2.3: LeakyReLU(0.01), no biases, linear code) on the normal
+1. Pre-training: the DeepSVDD-AE (docs/methods.md#target-deepsvdd: LeakyReLU(0.01), no biases, linear code) on the normal
    training rows, MSE, Adam(1e-4) (the original swallows the lr argument), 100 epochs, the data
    set's batch size. Shared by both methods: `targets/deepsvdd_ae.pt` under the work dir.
 2. Mapping network φ: the AE's encoder with copied weights (+ flatten). The dense variant keeps
@@ -16,7 +16,7 @@
 5. Score d = ‖φ(x) − c‖², inference mode. `deepsad_recompute_center` (default True, as the
    original, which does not save c): before scoring, c is recomputed (same mean + push rule) from
    the TRAINED φ on the normal training rows; False scores against the training centre instead.
-   The SPEC suggested False as the cleaner default, but measured on Mammography (100 known, paper
+   False looks like the cleaner default, but measured on Mammography (100 known, paper
    epochs) it ranks anomalies backwards on 3 of 5 seeds (test AUC .20/.09/.13 for seeds
    210/410/510, against .89/.88/.81 with the recomputed centre): training with dropout 0.4 moves
    the normal rows' inference-mode codes away from the training centre.

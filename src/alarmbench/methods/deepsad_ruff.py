@@ -1,5 +1,5 @@
 """Deep SAD as its authors' reference PyTorch code runs it (Ruff et al., ICLR 2020,
-lukasruff/Deep-SAD-PyTorch), beside `deepsad` (the R2-AD2 authors' Deep SAD, SPEC §5.3).
+lukasruff/Deep-SAD-PyTorch), beside `deepsad` (the R2-AD2 authors' Deep SAD, docs/methods.md#deepsad).
 
 1. Network φ (`networks/mlp.py`): an MLP without any bias term, each hidden layer
    Linear(bias=False) → BatchNorm1d(eps 1e-4, affine=False) → LeakyReLU(0.01), then a linear code

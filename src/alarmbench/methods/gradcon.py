@@ -1,6 +1,6 @@
-"""GradCon (Kwon et al., ECCV 2020) as the R2-AD2 repository implements it (SPEC §5.2, §7 item 9).
+"""GradCon (Kwon et al., ECCV 2020) as the R2-AD2 repository implements it (docs/methods.md#gradcon).
 
-A fresh autoencoder of the R2-AD2 architecture (§2.1 dense / §2.2 conv; Keras `clone_model`
+A fresh autoencoder of the R2-AD2 architecture (dense: docs/methods.md#target-dense, conv: docs/methods.md#target-conv; Keras `clone_model`
 re-initialises, so NOT the pretrained AE) is trained on the normal training rows with
 
     L = MSE(f(x), x) + 0.03 · (1/K) Σ_ℓ S(g_ℓ, A_ℓ),
@@ -196,7 +196,7 @@ class GradCon(Detector):
 def train_gradcon(model: TargetNet, running: RunningGradient, x: Tensor, ctx: Context, *, variant: str,
                   epochs: int, kernel_names: Sequence[str] | None = None, lr: float = 1e-3,
                   stream: str = "gradcon", checkpoint=None) -> torch.optim.Optimizer:
-    """GradCon's training loop (SPEC §5.2 steps 1-5), Keras-fit-like (shuffled, last partial batch kept).
+    """GradCon's training loop (docs/methods.md#gradcon), Keras-fit-like (shuffled, last partial batch kept).
 
     One forward pass, one differentiable backward to the decoder kernels (create_graph) and one
     backward of the total loss per mini-batch; the total-loss kernel gradients left in `.grad`

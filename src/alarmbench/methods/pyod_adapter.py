@@ -25,7 +25,7 @@ same seed gives the same scores. A ``device`` constructor argument gets ``ctx.de
 
 Caveat: PyOD 3.6.7's ``DevNet`` compares (B, 1) network outputs with (B,) labels in its deviation
 loss; broadcasting gives every row the same label-mixed loss, so the labels have no effect (AUC
-0.0 on the toy split's separated anomalies). Use this package's ``devnet`` (SPEC §5.4) instead.
+0.0 on the toy split's separated anomalies). Use this package's ``devnet`` (docs/methods.md#devnet) instead.
 
 Images are flattened; inputs are float64. Score = ``decision_function`` (PyOD: higher = more
 anomalous). Non-finite scores raise `NonFiniteScoresError` naming the detector. After fit

@@ -1,8 +1,8 @@
-"""R2-AD2 (GAA-k): an alarm network on the raw per-sample gradients of k target snapshots (SPEC §3).
+"""R2-AD2 (GAA-k): an alarm network on the raw per-sample gradients of k target snapshots (docs/methods.md#r2ad2).
 
 Real-data gradients are computed once (the snapshots are frozen, so this equals the original's
 per-batch recomputation) and kept on the device; the N(0.5, 1) counter-examples are new every
-batch, so their gradients are computed on the fly. Each mini-batch makes two updates (§3.4):
+batch, so their gradients are computed on the fly. Each mini-batch makes two updates (docs/methods.md#r2ad2-training):
 the alarm step (BN in inference mode, alarm in training mode, real + counter-examples) and the
 BN step (BN in training mode on the real batch only, alarm in inference mode).
 """

@@ -1,4 +1,4 @@
-"""Training the target networks (SPEC §2, §3.1), shared by the methods that use them.
+"""Training the target networks (docs/methods.md#targets), shared by the methods that use them.
 
 A trained target is stored under the context's targets directory (when there is one) with the
 fingerprint of the run that made it, and loaded instead of retrained when that matches: the AE
@@ -33,7 +33,7 @@ Loss = Callable[[TargetNet, torch.Tensor], torch.Tensor]
 
 
 def bce_loss(model: TargetNet, x: torch.Tensor) -> torch.Tensor:
-    """The target's own Keras BCE between input and reconstruction (formula per SPEC §0)."""
+    """The target's own Keras BCE between input and reconstruction (formula per docs/methods.md#keras-conventions)."""
     return model.reconstruction_loss(model(x), x)
 
 
@@ -129,7 +129,7 @@ def cached_state(ctx: Context, name: str, train: Callable[[Checkpoint | None], o
 
 
 def trained_ae(split: Split, ctx: Context, *, epochs: int = 100) -> TargetNet:
-    """The R2-AD2 "AE" (SPEC §2.1/2.2/2.5): all normal training rows, BCE, Adam 1e-3, 100 epochs."""
+    """The R2-AD2 "AE" (docs/methods.md#target-dense): all normal training rows, BCE, Adam 1e-3, 100 epochs."""
 
     def train(checkpoint):
         ctx.seed_torch("target/ae/init")
@@ -144,7 +144,7 @@ def trained_ae(split: Split, ctx: Context, *, epochs: int = 100) -> TargetNet:
 
 
 def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int = 5) -> list[dict]:
-    """θ(T0), θ(T0+T), …: k frozen snapshots of R2-AD2's target (SPEC §3.1).
+    """θ(T0), θ(T0+T), …: k frozen snapshots of R2-AD2's target (docs/methods.md#r2ad2-snapshots).
 
     T0 epochs on the 75 % hold-out, then a fresh Adam (Keras does not restore optimiser slots from
     the saved GAA-AE) carried through the T-epoch segments. By default one chain of 4 serves every

@@ -1,7 +1,7 @@
-"""Alarm networks: R2-AD2 (SPEC §3.3), A3v2 (§4.2), A³-2020 (§4.1). All return (B,) logits.
+"""Alarm networks: R2-AD2 (docs/methods.md#r2ad2-alarm), A3v2 (docs/methods.md#a3v2), A³-2020 (docs/methods.md#a3-2020). All return (B,) logits.
 
 The sigmoid is left to the loss/score so either Keras BCE formula can be applied (R2-AD2's alarm
-loss is the clipped one, A3v2's the exact one, SPEC §0).
+loss is the clipped one, A3v2's the exact one, docs/methods.md#keras-conventions).
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ def _dense_relu_stack(n_in: int, dims: Sequence[int], dropout: float | None) -> 
 
 
 class R2AD2Alarm(nn.Module):
-    """R2-AD2 (GAA-k) alarm: `preprocess` (BN block, own optimiser) then `alarm` (SPEC §3.3).
+    """R2-AD2 (GAA-k) alarm: `preprocess` (BN block, own optimiser) then `alarm` (docs/methods.md#r2ad2-alarm).
 
     Input: (B, k, P) gradient features of k snapshots ((B, P) or (B, 1, P) for k = 1).
     preprocess: Keras BN over P; time-distributed (stats over batch × time) for k > 1.
     alarm, k > 1: LSTM(l1, sequences, input dropout p) → LSTM(l2, last, input dropout p) →
       Dense(l3) ReLU Dropout(p) → Dense(l4) ReLU Dropout(p) → Dense(1).
     alarm, k = 1: [Dense(l) ReLU Dropout(p)] for l1..l4 → Dense(1).
-    Training (§3.4) alternates modes per block: `set_modes(bn_training=..., alarm_training=...)`;
+    Training (docs/methods.md#r2ad2-training) alternates modes per block: `set_modes(bn_training=..., alarm_training=...)`;
     optimise `bn_parameters()` and `alarm_parameters()` with separate optimisers.
     """
 
@@ -75,7 +75,7 @@ class R2AD2Alarm(nn.Module):
         return self.alarm(self.preprocess(self._check(x))).squeeze(-1)
 
     def set_modes(self, *, bn_training: bool, alarm_training: bool) -> R2AD2Alarm:
-        """Alarm step: BN eval + alarm train; BN step: BN train + alarm eval (SPEC §3.4)."""
+        """Alarm step: BN eval + alarm train; BN step: BN train + alarm eval (docs/methods.md#r2ad2-training)."""
         self.preprocess.train(bn_training)
         self.alarm.train(alarm_training)
         return self
@@ -114,14 +114,14 @@ class DenseAlarm(nn.Module):
 
 
 class A3Alarm(DenseAlarm):
-    """A3v2 alarm (SPEC §4.2): four Dense+ReLU+Dropout(0.2) layers, dims (1000, 500, 200, 75)."""
+    """A3v2 alarm (docs/methods.md#a3v2): four Dense+ReLU+Dropout(0.2) layers, dims (1000, 500, 200, 75)."""
 
     def __init__(self, n_features: int, dims: Sequence[int] = R2AD2_DIMS, *, dropout: float = 0.2) -> None:
         super().__init__(n_features, dims, dropout_each=dropout, final_dropout=None)
 
 
 class A3_2020Alarm(DenseAlarm):
-    """A³-2020 alarm (SPEC §4.1): Dense+ReLU layers (final code [1000, 500, 200, 75]; preprint
+    """A³-2020 alarm (docs/methods.md#a3-2020): Dense+ReLU layers (final code [1000, 500, 200, 75]; preprint
     [500, 200, 75]) → Dropout(0.1) → Dense(1)."""
 
     def __init__(self, n_features: int, dims: Sequence[int] = R2AD2_DIMS, *, dropout: float = 0.1) -> None:

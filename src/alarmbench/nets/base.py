@@ -38,7 +38,7 @@ class CropEnd(nn.Module):
     """Drop the last `n` rows and columns: TF's cropping of a stride-2 'same' Conv2DTranspose.
 
     TF pads the equivalent forward convolution with 0 rows at the top and 1 at the bottom, so the
-    transposed convolution's full (2·H + 1) output loses its LAST row/column (SPEC §0).
+    transposed convolution's full (2·H + 1) output loses its LAST row/column (docs/methods.md#keras-conventions).
     """
 
     def __init__(self, n: int = 1) -> None:
@@ -51,7 +51,7 @@ class CropEnd(nn.Module):
 
 class FrozenKerasBN(nn.Module):
     """A Keras BatchNormalization built with trainable=False: always inference mode with its
-    initial statistics (mean 0, var 1, γ 1, β 0) ⇒ a fixed scale 1/√(1 + eps) (SPEC §0, §2.3)."""
+    initial statistics (mean 0, var 1, γ 1, β 0) ⇒ a fixed scale 1/√(1 + eps) (docs/methods.md#keras-conventions)."""
 
     def __init__(self, eps: float = 1e-4) -> None:
         super().__init__()
@@ -68,7 +68,7 @@ class TargetNet(nn.Module):
     before bias, as Keras' kernel-then-bias per layer.
 
     bce_from_logits: which Keras BCE formula the original applies to this target's own loss
-    (True = exact, from logits; False = clipped), SPEC §0. `None` for targets not trained with BCE.
+    (True = exact, from logits; False = clipped), docs/methods.md#keras-conventions. `None` for targets not trained with BCE.
     """
 
     input_shape: tuple[int, ...]
@@ -133,7 +133,7 @@ class TargetNet(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def reconstruction_loss(self, logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-        """The Keras BCE of this target's training (formula per SPEC §0) between logits and target."""
+        """The Keras BCE of this target's training (formula per docs/methods.md#keras-conventions) between logits and target."""
         if self.bce_from_logits is None:
             raise TypeError(f"{type(self).__name__} is not trained with binary cross-entropy")
         pred = logits if self.bce_from_logits else torch.sigmoid(logits)

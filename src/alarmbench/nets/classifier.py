@@ -1,7 +1,7 @@
-"""MNIST CNN classifier used as A³-2020 target in experiment 3 (SPEC §2.4, keras.io mnist_cnn).
+"""MNIST CNN classifier used as A³-2020 target in experiment 3 (docs/methods.md#target-mnist-cnn, keras.io mnist_cnn).
 
 Built with explicit activation layers, because A³ only extracts the outputs of separate activation
-layers (SPEC §7 item 28). Which outputs the original used is [unknown]: the three ReLU outputs
+layers (docs/methods.md#target-mnist-cnn). Which outputs the original used is [unknown]: the three ReLU outputs
 (21 632 + 36 864 + 128 values) by default, optionally followed by the softmax probabilities.
 """
 

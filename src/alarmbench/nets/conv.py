@@ -1,6 +1,6 @@
-"""Convolutional (28×28 image) targets: R2-AD2 conv AE (SPEC §2.2), DeepSVDD conv AE (§2.3),
-A³-2020 conv AE (§2.4). Layout is channels-first; flattening order differs from Keras, which is
-irrelevant because every consumer is trained from scratch on the flattened vectors (SPEC §0)."""
+"""Convolutional (28×28 image) targets: R2-AD2 conv AE (docs/methods.md#target-conv), DeepSVDD conv AE (docs/methods.md#target-deepsvdd),
+A³-2020 conv AE (docs/methods.md#target-a3). Layout is channels-first; flattening order differs from Keras, which is
+irrelevant because every consumer is trained from scratch on the flattened vectors (docs/methods.md#keras-conventions)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class _ImageAE(AutoEncoderNet):
 
 
 class ConvAE(_ImageAE):
-    """R2-AD2 "8C3-8C3-8" conv AE (SPEC §2.2): 9 657 parameters, 11 976 hidden activations
+    """R2-AD2 "8C3-8C3-8" conv AE (docs/methods.md#target-conv): 9 657 parameters, 11 976 hidden activations
     (the six ReLU outputs, taken before pooling). Dropout 0.4 (spatial after convolutions).
     Stride-2 'same' transposed convolutions are computed in full and cropped at the end (TF).
     Loss: exact Keras BCE (the sigmoid output feeds the loss directly)."""
@@ -54,7 +54,7 @@ class ConvAE(_ImageAE):
 
 
 class DeepSVDDConvAE(_ImageAE):
-    """DeepSVDD conv AE (SPEC §2.3, after Deep-SVDD's MNIST LeNet): no biases, LeakyReLU(0.01),
+    """DeepSVDD conv AE (docs/methods.md#target-deepsvdd, after Deep-SVDD's MNIST LeNet): no biases, LeakyReLU(0.01),
     frozen BN (a fixed 1/√(1+1e-4) scale), 32-d linear code; trained with MSE on sigmoid(logits).
     `encode` = the mapping network φ."""
 
@@ -82,7 +82,7 @@ class DeepSVDDConvAE(_ImageAE):
 
 
 class A3ConvAE(_ImageAE):
-    """A³-2020 conv AE (SPEC §2.4; Keras-blog AE + one spatial dropout). ReLU after pooling;
+    """A³-2020 conv AE (docs/methods.md#target-a3; Keras-blog AE + one spatial dropout). ReLU after pooling;
     'same' pooling of 7×7 pads bottom/right (ceil_mode). Six ReLU outputs = 7 432 activations.
     The SpatialDropout(0.1) sits before the last ReLU, so it perturbs the activations when the
     target runs in training mode (as during A³-2020 alarm training). Loss: exact Keras BCE."""

@@ -1,4 +1,4 @@
-"""Dense (tabular) target autoencoders: R2-AD2 (SPEC §2.1), DeepSVDD-AE (§2.3), A³-2020 (§2.4)."""
+"""Dense (tabular) target autoencoders: R2-AD2, DeepSVDD-AE, A³-2020 (docs/methods.md#targets)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _act(kind: str) -> nn.Module:
     if kind == "relu":
         return nn.ReLU()
     if kind == "leaky_relu":
-        return nn.LeakyReLU(0.01)  # SPEC §2.3 (not Keras' default 0.3)
+        return nn.LeakyReLU(0.01)  # docs/methods.md#target-deepsvdd (not Keras' default 0.3)
     raise ValueError(f"unknown activation {kind!r}")
 
 
@@ -35,13 +35,13 @@ class _FlatAE(AutoEncoderNet):
 
 
 class DenseAE(_FlatAE):
-    """R2-AD2 dense AE, `dims = (a, b, c)` (any length ≥ 1), SPEC §2.1.
+    """R2-AD2 dense AE, `dims = (a, b, c)` (any length ≥ 1), docs/methods.md#target-dense.
 
     Encoder: [Dense(d) → act → Dropout(p)] for d in dims[:-1], then Dense(c) → act (no dropout
     after the code). Decoder: [Dense(d) → act → Dropout(p)] for d in reversed(dims[:-1]), then
     Dense(D) (sigmoid applied by the loss; forward returns logits). Defaults: ReLU, p = 0.4, biases.
     P = 2Da + 2ab + 2bc + 2a + 2b + c + D; activations: 2a + 2b + c (the five ReLU outputs).
-    Loss: Keras BCE, CLIPPED formula (a Reshape follows the sigmoid in the original, SPEC §0).
+    Loss: Keras BCE, CLIPPED formula (a Reshape follows the sigmoid in the original, docs/methods.md#keras-conventions).
     """
 
     bce_from_logits = False
@@ -81,7 +81,7 @@ class DenseAE(_FlatAE):
 
 
 class DeepSVDDDenseAE(DenseAE):
-    """DeepSVDD/DeepSAD pre-training AE, dense variant (SPEC §2.3): LeakyReLU(0.01), no biases,
+    """DeepSVDD/DeepSAD pre-training AE, dense variant (docs/methods.md#target-deepsvdd): LeakyReLU(0.01), no biases,
     linear code layer, dropout 0.4; trained with MSE on sigmoid(logits). `encode` = φ."""
 
     bce_from_logits = None
@@ -91,7 +91,7 @@ class DeepSVDDDenseAE(DenseAE):
 
 
 class A3DenseAE(_FlatAE):
-    """A³-2020 dense AE (SPEC §2.4), `dims = [d1..dk]` mirrored:
+    """A³-2020 dense AE (docs/methods.md#target-a3), `dims = [d1..dk]` mirrored:
     Dense(d1) ReLU … Dense(dk) ReLU → Dense(d_{k−1}) ReLU … Dense(d1) ReLU → Dropout(0.1) → Dense(D).
     Hidden activations: every ReLU output (2·(d1+…+d_{k−1}) + dk). Loss: exact Keras BCE."""
 

@@ -1,4 +1,4 @@
-"""Keras-equivalent building blocks (SPEC §0): initialisation, binary cross-entropy, BN, LSTM.
+"""Keras-equivalent building blocks (docs/methods.md#keras-conventions): initialisation, binary cross-entropy, BN, LSTM.
 
 The authors' networks are Keras models; these pieces reproduce the Keras defaults that silently
 shape every network (Glorot init, the two BCE formulas, BN momentum/epsilon/variance update,
@@ -49,7 +49,7 @@ def _reduce(loss: Tensor, reduction: Reduction) -> Tensor:
 
 
 def keras_bce(pred: Tensor, target: Tensor, *, from_logits: bool, reduction: Reduction = "mean") -> Tensor:
-    """Keras binary cross-entropy, both formulas exactly (SPEC §0).
+    """Keras binary cross-entropy, both formulas exactly (docs/methods.md#keras-conventions).
 
     from_logits=True: `pred` is the pre-sigmoid z; loss = softplus(z) − y·z, evaluated in the
     stable form max(z, 0) − y·z + log1p(exp(−|z|)) (TF's sigmoid_cross_entropy_with_logits);

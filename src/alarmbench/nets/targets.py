@@ -1,8 +1,8 @@
 """All target networks and a name → constructor registry, so a data-set registry can build the
 right target from (kind, input shape, dims). The classes live in dense.py, conv.py, classifier.py.
 
-Kinds: "r2ad2_dense" (§2.1), "r2ad2_conv" (§2.2), "deepsvdd_dense", "deepsvdd_conv" (§2.3),
-"a3_dense", "a3_conv", "mnist_cnn" (§2.4). `r2ad2_target` picks dense vs conv from the data set's
+Kinds: "r2ad2_dense" (docs/methods.md#target-dense), "r2ad2_conv" (docs/methods.md#target-conv), "deepsvdd_dense", "deepsvdd_conv" (docs/methods.md#target-deepsvdd),
+"a3_dense", "a3_conv", "mnist_cnn" (docs/methods.md#target-a3). `r2ad2_target` picks dense vs conv from the data set's
 `layer_dims` as the original does (an int ⇒ the conv AE for images, a tuple ⇒ the dense AE).
 """
 

@@ -1,7 +1,7 @@
-"""A³ Table V: F1 / precision / recall at the validation max-FPR threshold (SPEC §6.3), per A³
+"""A³ Table V: F1 / precision / recall at the validation max-FPR threshold (docs/protocol.md#a3-threshold), per A³
 experiment (`a3-1a` … `a3-3d`) and method, as CSV twin + booktabs LaTeX.
 
-The preprint's Table V came from another training recipe than the final code's (SPEC §7 item 23b):
+The preprint's Table V came from another training recipe than the final code's (docs/methods.md#a3-preprint-recipe):
 only `a3-2020-preprint` ("A³ (preprint recipe)") is compared with its A³ columns, and the AE with
 its baseline columns (`PAPER_COLUMNS`); `a3-2020` (the final recipe) is shown, never compared."""
 

@@ -1,4 +1,4 @@
-"""The report stage (DESIGN §4): `results.csv` → tables, figures, average ranks with significance
+"""The report stage (docs/protocol.md#evaluation): `results.csv` → tables, figures, average ranks with significance
 tests and CD diagrams, paper comparison, DVC metrics and a standalone `report.tex`. Whatever the
 results do not cover is skipped, never an error.
 

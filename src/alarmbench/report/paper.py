@@ -1,6 +1,6 @@
 """Our numbers next to the published ones (package data `alarmbench/data/paper/*.csv`).
 
-`within` is the reproduction criterion of SPEC Appendix A: |ours − paper| ≤ max(paper std, 0.03),
+`within` is the reproduction criterion (docs/protocol.md#paper-comparison): |ours − paper| ≤ max(paper std, 0.03),
 applied to AUC and AP (the threshold metrics of A³ Table V, published without a std, get NA unless
 listed in `within_metrics`). Where the authors' own code ran on the same protocol (`report.peers`),
 the Markdown and LaTeX outputs add a table of ours against theirs.

@@ -3,7 +3,7 @@ statsmodels where installed):
 
 - over data sets (Demšar, JMLR 7, 2006): average ranks, the Friedman test, Nemenyi's critical
   difference and post-hoc test, pairwise Wilcoxon signed-rank tests with Holm's correction, and
-  the Wilcoxon test of a reference method against every other (SPEC §6.2, the tables' p row);
+  the Wilcoxon test of a reference method against every other (docs/protocol.md#statistics, the tables' p row);
 - over seeds, two independent small samples (ours vs the authors' code): Welch's t-test, the
   Mann–Whitney U test, Hedges' g and the common-language effect size.
 
@@ -144,7 +144,7 @@ def posthoc_pvalues(scores: pd.DataFrame, test: str = "auto") -> tuple[pd.DataFr
 
 def wilcoxon_vs(df_means: pd.DataFrame, reference: str = "r2ad2", value: str = "mean") -> pd.DataFrame:
     """Wilcoxon signed-rank test (two-sided, SciPy defaults) of `reference` vs every other method,
-    paired over data sets of the per-data-set seed means (SPEC §6.2).
+    paired over data sets of the per-data-set seed means (docs/protocol.md#statistics).
 
     `df_means` has columns dataset, method, `value` and any context columns (experiment,
     n_anomalies, pollution, epochs, metric); one test per context × method. Returns columns

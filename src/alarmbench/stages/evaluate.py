@@ -29,7 +29,7 @@ def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str],
     """Metrics of every method of one cell, written as one JSON list: AUC/AP on val and test, the
     validation ROC, and (A3 protocol) F1/precision/recall on test at the threshold chosen on the
     validation ROC under `max_fpr`. `threshold_from`: method → the metrics.json of the cell whose
-    validation part chose its threshold (SPEC §6.3: the largest n; `evaluate.threshold_source`);
+    validation part chose its threshold (docs/protocol.md#a3-threshold: the largest n; `evaluate.threshold_source`);
     missing or None: this cell's own. One job per cell, not per method: the metrics take
     milliseconds, a job's start-up (Python, scikit-learn) about two seconds of CPU."""
     log.info("evaluate: %s, methods %s", cell, ", ".join(methods))

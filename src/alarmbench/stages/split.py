@@ -1,4 +1,4 @@
-"""split: one cell's split (or a target group's canonical split) of a prepared table (SPEC §1.1)."""
+"""split: one cell's split (or a target group's canonical split) of a prepared table (docs/protocol.md#split)."""
 
 from __future__ import annotations
 

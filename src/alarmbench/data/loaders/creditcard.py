@@ -1,4 +1,4 @@
-"""CreditCard fraud (Kaggle "mlg-ulb/creditcardfraud", SPEC §1.3.4).
+"""CreditCard fraud (Kaggle "mlg-ulb/creditcardfraud", docs/protocol.md#data-creditcard).
 
 ``creditcard.csv``: Time, V1–V28, Amount, Class. `Time` is dropped (and may be absent, as in the
 OpenML copy, ID 1597); features are V1–V28 + Amount (29); `Class` 0 = normal, 1 = fraud, also

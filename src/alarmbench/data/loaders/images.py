@@ -61,7 +61,7 @@ def load_keras_mnist_npz(files: Mapping[str, Path]) -> RawTable:
         return RawTable.concat_official(RawTable(z["x_train"], z["y_train"]), RawTable(z["x_test"], z["y_test"]))
 
 
-# EMNIST letters a-e (labels 1-5) and v-z (22-26), relabelled +9 as in A3 experiment 3 (SPEC §1.5).
+# EMNIST letters a-e (labels 1-5) and v-z (22-26), relabelled +9 as in A3 experiment 3 (docs/protocol.md#data-images).
 EMNIST_LETTER_LABELS = (1, 2, 3, 4, 5, 22, 23, 24, 25, 26)
 
 

@@ -1,4 +1,4 @@
-"""NSL-KDD text files (41 features, attack name, difficulty), one-hot with fixed categories (SPEC §1.3.10)."""
+"""NSL-KDD text files (41 features, attack name, difficulty), one-hot with fixed categories (docs/protocol.md#data-nsl-kdd)."""
 
 from __future__ import annotations
 

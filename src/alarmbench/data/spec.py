@@ -65,6 +65,33 @@ def default_hparams(n_features: int, n_samples: int) -> HyperParams:
 
 
 @dataclass(frozen=True)
+class DeclaredShape:
+    """A table's size from its documentation, known before any download (`alarmbench plan`).
+
+    `rows`: all rows the loader returns (an official test part included); `test_rows`: that part's
+    rows (None: the table is re-split, 20 % test); `sample_shape`: one prepared sample (features, or
+    H x W); `class_rows`: rows per class (after family mapping), where documented. `exact`: False
+    where the loader's cleaning drops an undocumented number of rows or columns (the figures are
+    then the raw file's, an upper bound). Checked against the loader on the local mirror by
+    tests/integration/test_realdata.py (data sets the mirror holds).
+    """
+
+    rows: int
+    sample_shape: tuple[int, ...]
+    test_rows: int | None = None
+    class_rows: Mapping[str, int] | None = None
+    exact: bool = True
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
+        if self.class_rows is not None:
+            object.__setattr__(self, "class_rows", MappingProxyType({str(k): int(v) for k, v in self.class_rows.items()}))
+            if self.exact and sum(self.class_rows.values()) != self.rows:
+                raise ValueError(f"class_rows sum to {sum(self.class_rows.values())}, not rows={self.rows}")
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     title: str
@@ -81,6 +108,7 @@ class DatasetSpec:
     notes: str = ""
     loader_options: Mapping[str, object] = field(default_factory=dict)
     n_anomalies_total: int | None = None  # anomalous rows in the whole table, where known (caps n, see grid)
+    shape: DeclaredShape | None = None  # documented size (the plan before any download); None: user data
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", _strs(self.classes))

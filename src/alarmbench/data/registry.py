@@ -122,15 +122,18 @@ KDD_TEST_ROWS = {"normal": 9711, "DoS": 7458, "Probe": 2421, "R2L": 2754, "U2R":
 
 def _kdd_shape(train: dict[str, int], source: str) -> DeclaredShape:
     return DeclaredShape(sum(train.values()) + 22544, (122,), test_rows=22544,  # 38 numeric + 84 one-hot (SPEC)
-                         class_rows={c: train[c] + KDD_TEST_ROWS[c] for c in KDD_CLASSES}, source=source)
+                         class_rows={c: train[c] + KDD_TEST_ROWS[c] for c in KDD_CLASSES}, test_class_rows=KDD_TEST_ROWS,
+                         source=source)
 
 
 SHAPES = {
-    "mnist": DeclaredShape(70000, (28, 28), 10000, MNIST_DIGIT_ROWS, source="LeCun et al.: 60,000 + 10,000 test"),
+    "mnist": DeclaredShape(70000, (28, 28), 10000, MNIST_DIGIT_ROWS, MNIST_T10K_ROWS,
+                           source="LeCun et al.: 60,000 + 10,000 test"),
     "mnist_t10k": DeclaredShape(10000, (28, 28), None, MNIST_T10K_ROWS, source="LeCun et al.: the 10,000 test images"),
-    "fashion_mnist": DeclaredShape(70000, (28, 28), 10000, {d: 7000 for d in DIGITS},
+    "fashion_mnist": DeclaredShape(70000, (28, 28), 10000, {d: 7000 for d in DIGITS}, {d: 1000 for d in DIGITS},
                                    source="Xiao et al.: 60,000 + 10,000 test, 7,000 per class"),
     "mnist_emnist": DeclaredShape(126000, (28, 28), 18000, {**MNIST_DIGIT_ROWS, **{c: 5600 for c in LETTERS_AE + LETTERS_VZ}},
+                                  {**MNIST_T10K_ROWS, **{c: 800 for c in LETTERS_AE + LETTERS_VZ}},
                                   source="MNIST + EMNIST letters (Cohen et al.: 4,800 train + 800 test per letter)"),
     "creditcard": DeclaredShape(284807, (29,), None, {"0": 284315, "1": 492},
                                 source="Kaggle mlg-ulb: 284,807 rows, 492 frauds; Time dropped (SPEC)"),

@@ -69,17 +69,20 @@ def protocol_shapes(dataset: str, spec: DatasetSpec, experiment: str, declared: 
     registry's anomaly total is used; without either every row counts as normal (an upper bound)."""
     rows = declared.rows
     setup = spec.preset(experiment)
-    if declared.class_rows is not None:
-        normal = sum(declared.class_rows.get(c, 0) for c in setup.normal)
-        anomalies = sum(declared.class_rows.get(c, 0) for c in setup.train_anomalies)
-    else:
-        anomalies = spec.n_anomalies_total or 0
-        normal = rows - anomalies
     n_test = declared.test_rows if declared.test_rows is not None else round(rows * p_test)
-    pool = (rows - n_test) / rows  # the share of each class outside the test part
+    pool = (rows - n_test) / rows  # without per-part counts: each class's share outside the test part
+    if declared.class_rows is not None:
+        test = declared.test_class_rows
+        outside = ({c: v - test.get(c, 0) for c, v in declared.class_rows.items()} if test is not None else
+                   {c: v * pool for c, v in declared.class_rows.items()})
+        normal = sum(outside.get(c, 0) for c in setup.normal)
+        anomalies = sum(outside.get(c, 0) for c in setup.train_anomalies)
+    else:
+        normal = (rows - (spec.n_anomalies_total or 0)) * pool
+        anomalies = (spec.n_anomalies_total or 0) * pool
     n_val = round((rows - n_test) * p_val)
-    n_normal_train = math.floor(normal * pool * (1 - p_val))
-    known = known_count(n, math.floor(anomalies * pool * (1 - p_val)))
+    n_normal_train = math.floor(normal * (1 - p_val))
+    known = known_count(n, math.floor(anomalies * (1 - p_val)))
     return Shapes(dataset, declared.sample_shape, n_normal_train + known, n_normal_train,
                   math.floor(n_normal_train * holdout), n_val, n_test, source, rows, known)
 
@@ -118,7 +121,9 @@ def _scaled(declared: DeclaredShape, rows: int, sample_shape: tuple[int, ...]) -
     if declared.class_rows is not None:
         classes = {c: round(v * rows / declared.rows) for c, v in declared.class_rows.items()}
     test = None if declared.test_rows is None else round(declared.test_rows * rows / declared.rows)
-    return DeclaredShape(rows, sample_shape, test, classes, exact=False, source=declared.source)
+    test_classes = None if declared.test_class_rows is None else {
+        c: round(v * rows / declared.rows) for c, v in declared.test_class_rows.items()}
+    return DeclaredShape(rows, sample_shape, test, classes, test_classes, exact=False, source=declared.source)
 
 
 def user_declared(dataset: str, entry: Mapping) -> DeclaredShape:
@@ -174,7 +179,8 @@ def loaded_shapes(dataset: str, experiment: str, config: Mapping, n: int | str) 
     spec = registry.get(dataset, user)
     prep = prepare_dataset(dataset, raw_root=config.get("raw_dir", "data/raw"), mirror=config.get("mirror"),
                            user=user or None)
-    declared = DeclaredShape(len(prep.X), tuple(prep.X.shape[1:]) or (1,),
-                             None if prep.is_test is None else int(np.sum(prep.is_test)),
-                             dict(Counter(map(str, prep.labels))))
+    labels = np.asarray(prep.labels).astype(str)
+    test = None if prep.is_test is None else np.asarray(prep.is_test, bool)
+    declared = DeclaredShape(len(prep.X), tuple(prep.X.shape[1:]) or (1,), None if test is None else int(test.sum()),
+                             dict(Counter(labels)), None if test is None else dict(Counter(labels[test])))
     return protocol_shapes(dataset, spec, experiment, declared, n, "loaded table")

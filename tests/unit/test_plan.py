@@ -228,11 +228,11 @@ def test_half_and_per_data_set_n_anomalies(tmp_path, capsys):
     r2ad2 = {r.dataset: r for r in rows if r.method == "r2ad2"}
     # half = ⌊A_train / 2⌋: breast cancer's 212 malignant rows, 76 % of them in training
     assert r2ad2["breast_cancer"].shapes.n_known == math.floor(212 * 0.8 * 0.95) // 2
-    assert any("half -> 80 known anomalies" in n for n in r2ad2["breast_cancer"].notes)
+    assert any("half -> 80 (known) known anomalies" in n for n in r2ad2["breast_cancer"].notes)
     assert r2ad2["digits"].cells == 4  # n 10 and half, two seeds
     plan.print_summary(config)
     err = capsys.readouterr().err
-    assert "skipped" not in err and "breast_cancer: n_anomalies half -> 80" in err
+    assert "skipped" not in err and "breast_cancer: n_anomalies half -> 80 (known)" in err
 
 
 def test_plan_command_prints_the_table(tmp_path, capsys):

@@ -30,12 +30,13 @@ class Calibration:
     command: str = ""
 
 
-# Measured on the development machine (2 shared x86 cores, torch 1 thread, CPU time) with
-# `alarmbench plan --calibrate`; rerun it on yours and pass the file with --calibration.
-# step/FLOP rate: 2026-12-04 at load 10-14 (0.39-0.41 ms, 172-189 GFLOP/s in three runs);
-# gate/Adam: 2026-12-07 (benchmarks/README.md, "Cost model").
-DEFAULT_CALIBRATION = Calibration(step_seconds=4.0e-4, flop_rate=1.8e11, gate_seconds=1.0e-8, adam_seconds=1.0e-9,
-                                  machine="dev box, 1 thread", command="alarmbench plan --calibrate")
+# Measured on the development machine with `alarmbench plan --calibrate` (through
+# benchmarks/plan_accuracy.py --calibrate, 2026-12-07: 2 x86 cores shared by ~8 processes, load
+# 13-20, torch 1 thread, CPU time; on a quiet machine the four are lower). Rerun it on yours and pass
+# the file with --calibration.
+DEFAULT_CALIBRATION = Calibration(step_seconds=6.4e-4, flop_rate=1.25e11, gate_seconds=1.9e-8, adam_seconds=1.7e-9,
+                                  machine="dev box (2 shared cores, load 13-20), 1 thread",
+                                  command="alarmbench plan --calibrate")
 
 
 def _cpu_per_call(fn: Callable[[], object], budget: float) -> float:

@@ -33,13 +33,15 @@ from alarmbench.plan.sizes import (dense_alarm_size, devnet_size, r2ad2_alarm_si
 
 # The cost of one step of each training loop, in base steps (`Calibration.step_seconds`): fitted
 # to the process CPU time of Mammography fits at 5 and 20 epochs (`alarmbench run --epochs 5|20`,
-# fit_cpu_seconds), deepsad-ruff's to the runs of benchmarks/plan_accuracy.py. One step of: the
-# BCE AEs (AE, R2-AD2 snapshots, A³-2020 AE), the MSE DeepSVDD-AE, Deep SVDD/SAD, GradCon (a
-# double backward), DevNet, A3v2 (+ counter-example activations), A³-2020 (activations of the real
-# and noise batches on the fly), R2-AD2 (counter-example gradients, alarm step, BN step: ≈ 1,800
-# aten calls), deepsad-ruff (BatchNorm MLP, Adam with weight decay).
+# fit_cpu_seconds), deepsad-ruff's and R2-AD2's to the runs of benchmarks/plan_accuracy.py. One
+# step of: the BCE AEs (AE, R2-AD2 snapshots, A³-2020 AE), the MSE DeepSVDD-AE, Deep SVDD/SAD,
+# GradCon (a double backward), DevNet, A3v2 (+ counter-example activations), A³-2020 (activations
+# of the real and noise batches on the fly), R2-AD2 (what its GEMMs, LSTM gates and Adam leave:
+# the counter-example gradients and the batch's bookkeeping; an alarm step's own fixed cost is
+# ≈ 0.4 base steps, its element-wise work scales with the gates), deepsad-ruff (BatchNorm MLP,
+# Adam with weight decay).
 STEP_UNITS = {"bce-ae": 1.5, "mse-ae": 0.9, "deepsad": 1.0, "gradcon": 2.8, "devnet": 0.22, "a3": 4.1,
-              "a3-2020": 13.4, "r2ad2": 22.0, "ruff": 1.6, "extract": 3.0, "score": 1.0}
+              "a3-2020": 13.4, "r2ad2": 4.0, "ruff": 1.6, "extract": 3.0, "score": 1.0}
 # What every job spends before its first step (torch's first calls, building the nets, moving the
 # data), in base steps: ≈ 1.0 s in each of the fits above at 0.4 ms per base step, so it scales
 # with the machine as the steps do. Python's start-up is not counted.

@@ -92,6 +92,9 @@ def plan_run(config: Mapping, *, load: bool = False, totals: Mapping[str, int] |
 
 
 def half_notes(pairs: list[tuple[tuple, Shapes | None]]) -> list[str]:
-    """"half" resolved on the shapes: ⌊A_train / 2⌋ (the split draws it per seed)."""
-    halves = sorted({s.n_known for (_, n, _), s in pairs if n == HALF and s is not None and s.n_known is not None})
-    return [f"n_anomalies half -> {'/'.join(map(str, halves))} known anomalies (⌊A_train/2⌋, per seed)"] if halves else []
+    """"half" resolved on the shapes: ⌊A_train / 2⌋ per experiment (the split draws it per seed)."""
+    halves = {(exp, s.n_known) for (exp, n, _), s in pairs if n == HALF and s is not None and s.n_known is not None}
+    if not halves:
+        return []
+    known = ", ".join(f"{n} ({exp})" for exp, n in sorted(halves))
+    return [f"n_anomalies half -> {known} known anomalies (⌊A_train/2⌋, per seed)"]

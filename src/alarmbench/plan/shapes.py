@@ -139,7 +139,7 @@ def declared_shape(dataset: str, config: Mapping) -> tuple[DeclaredShape, str] |
     user = config.get("user_datasets") or {}
     spec = registry.get(dataset, user)
     if dataset in user and "base" not in user[dataset]:
-        return user_declared(dataset, user[dataset]), f"{user[dataset]['path']} (read)"
+        return user_declared(dataset, user[dataset]), str(user[dataset]["path"])
     if spec.shape is not None:
         return spec.shape, "registry (documented" + (")" if spec.shape.exact else ", upper bound)")
     return None

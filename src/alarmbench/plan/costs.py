@@ -175,23 +175,22 @@ TARGET_COSTS: dict[str, Callable[[Cell], list[Stage]]] = {
 @dataclass(frozen=True)
 class FeatureCost:
     stage: Stage
-    length: int  # values per row the method reads
     cache_bytes: int
 
 
-def _gradients(c: Cell, k: int = 4) -> FeatureCost:
+def _gradients(c: Cell) -> FeatureCost:
     """The snapshot chain's per-sample gradients of every row: 4 snapshots, P values each."""
     s, t = c.shapes, target_size("r2ad2", c.shapes.sample_shape, c.hp)
     item = np.dtype(c.feature_dtype).itemsize
     return FeatureCost(Stage("extract gradients", "extract", _batches(s.n_rows, 1024), 4 * 6.0 * t.macs * s.n_rows),
-                       t.params, s.n_rows * 4 * t.params * item)
+                       s.n_rows * 4 * t.params * item)
 
 
 def _activations(c: Cell) -> FeatureCost:
     s, t = c.shapes, target_size("r2ad2", c.shapes.sample_shape, c.hp)
     item = np.dtype(c.feature_dtype).itemsize
     return FeatureCost(Stage("extract activations", "extract", _batches(s.n_rows, 4096), 2.0 * t.macs * s.n_rows),
-                       t.activations, s.n_rows * t.activations * item)
+                       s.n_rows * t.activations * item)
 
 
 # catalog.FEATURES kind -> its extract job
@@ -213,7 +212,7 @@ def r2ad2_gate_values(size: AlarmSize, k: int) -> float:
     return 3.0 * 4 * size.lstm_units * k
 
 
-def _r2ad2_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _r2ad2_fit(decl: catalog.Method, c: Cell) -> Estimate:
     s, hp = c.shapes, c.hp
     k = int(decl.kwargs.get("k", 3))
     t = target_size("r2ad2", s.sample_shape, hp)
@@ -230,7 +229,7 @@ def _r2ad2_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Es
                     stages=(fit, score), checkpoint_bytes=12 * (alarm.params + alarm.bn_params))
 
 
-def _a3_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _a3_fit(decl: catalog.Method, c: Cell) -> Estimate:
     s, hp = c.shapes, c.hp
     t = target_size("r2ad2", s.sample_shape, hp)
     alarm = dense_alarm_size("a3", t.activations, tuple(hp.alarm))
@@ -242,7 +241,7 @@ def _a3_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estim
                     checkpoint_bytes=12 * alarm.params)
 
 
-def _a3_2020_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _a3_2020_fit(decl: catalog.Method, c: Cell) -> Estimate:
     s, hp = c.shapes, c.hp
     t = target_size("a3", s.sample_shape, hp)
     declared = {o.name: o.default for o in decl.options}
@@ -259,7 +258,7 @@ def _a3_2020_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> 
 
 def _scoring_only(per_row: Callable) -> Callable:
     """Methods trained in their target's job (AE, GradCon, Deep SVDD): the fit job only scores."""
-    def fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+    def fit(decl: catalog.Method, c: Cell) -> Estimate:
         s = c.shapes
         kind = "deepsvdd" if decl.targets == ("deepsvdd",) else "r2ad2"
         t = target_size(kind, s.sample_shape, c.hp)
@@ -269,7 +268,7 @@ def _scoring_only(per_row: Callable) -> Callable:
     return fit
 
 
-def _deepsad_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _deepsad_fit(decl: catalog.Method, c: Cell) -> Estimate:
     s, t = c.shapes, target_size("deepsvdd", c.shapes.sample_shape, c.hp)
     e = c.epochs_or(100)
     steps = _batches(s.n_train, c.hp.batch_size) * e
@@ -278,7 +277,7 @@ def _deepsad_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> 
     return Estimate(s.dataset, decl.id, t.params, t.encoder_params, stages=(fit,), checkpoint_bytes=12 * t.encoder_params)
 
 
-def _devnet_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _devnet_fit(decl: catalog.Method, c: Cell) -> Estimate:
     """DevNet.paper_epochs × batches_per_epoch balanced batches of batch_size (methods/devnet.py)."""
     from alarmbench.methods.devnet import DevNet
 
@@ -289,7 +288,7 @@ def _devnet_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> E
     return Estimate(c.shapes.dataset, decl.id, alarm_params=net.params, stages=(fit,), checkpoint_bytes=12 * net.params)
 
 
-def _ruff_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Estimate:
+def _ruff_fit(decl: catalog.Method, c: Cell) -> Estimate:
     """Pre-training of the autoencoder, then Deep SAD on φ: full batches only (drop_last)."""
     s = c.shapes
     declared = {o.name: o.default for o in decl.options}
@@ -309,7 +308,7 @@ def _ruff_fit(decl: catalog.Method, c: Cell, features: list[FeatureCost]) -> Est
 
 
 # catalog.Method.cls -> its fit_score job
-FIT_COSTS: dict[str, Callable[[catalog.Method, Cell, list[FeatureCost]], Estimate]] = {
+FIT_COSTS: dict[str, Callable[[catalog.Method, Cell], Estimate]] = {
     "r2ad2:R2AD2": _r2ad2_fit,
     "a3:A3": _a3_fit,
     "a3:A3_2020": _a3_2020_fit,
@@ -348,6 +347,6 @@ def estimate(method: str, shapes: Shapes, hp: HyperParams, *, epochs: int | None
     for target in dict.fromkeys(t for name in catalog.targets_read(method) for t in target_jobs(name)):
         stages += TARGET_COSTS[target](c)
     features = [FEATURE_COSTS[kind](c) for kind in decl.features]
-    fit = FIT_COSTS[decl.cls](decl, c, features)
+    fit = FIT_COSTS[decl.cls](decl, c)
     return replace(fit, stages=(*stages, *(f.stage for f in features), *fit.stages),
                    cache_bytes=sum(f.cache_bytes for f in features))

@@ -124,7 +124,8 @@ def effective_n(spec: DatasetSpec, n: int | str | HalfCapped, total: int | None 
 
 
 def n_notes(config: Mapping, totals: Mapping[str, int] | None = None) -> list[str]:
-    """One line per (data set, experiment, requested n) whose effective n differs from the grid's value."""
+    """One line per (data set, experiment, requested n) whose effective n differs from the grid's
+    value, each starting with "<data set>: "."""
     seen: dict[tuple, str] = {}
     user = config.get("user_datasets") or {}
     for cell, n, _ in _cells(dict(config), totals):
@@ -134,7 +135,7 @@ def n_notes(config: Mapping, totals: Mapping[str, int] | None = None) -> list[st
         a = anomalous_rows(spec, cell.experiment, (totals or {}).get(cell.dataset)) if isinstance(n, HalfCapped) else (
             spec.n_anomalies_total if spec.n_anomalies_total is not None else (totals or {}).get(cell.dataset))
         seen[(cell.dataset, cell.experiment, str(n))] = (
-            f"{cell.dataset} {cell.experiment}: n_anomalies {n} -> {cell.n_anomalies} known anomalies "
+            f"{cell.dataset}: n_anomalies {n} -> {cell.n_anomalies} known anomalies in {cell.experiment} "
             f"(at most ⌊A/2⌋, A = {a} anomalous rows)")
     return list(seen.values())
 

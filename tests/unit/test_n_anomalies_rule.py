@@ -45,13 +45,28 @@ def test_min_form_refused_where_the_anomalies_are_not_known_before_the_data():
 
 def test_effective_n_is_said_where_it_differs():
     notes = grid.n_notes(_config([10, 100, "min(300, A/2)"]))
-    assert "adbench_thyroid known: n_anomalies 100 -> 46 known anomalies (at most ⌊A/2⌋, A = 93 anomalous rows)" in notes
-    assert "breast_cancer known: n_anomalies min(300, A/2) -> 106 known anomalies (at most ⌊A/2⌋, A = 212 " \
-           "anomalous rows)" in notes
-    assert not [n for n in notes if " 10 -> " in n or "mammography known: n_anomalies 100" in n]
+    assert ("adbench_thyroid: n_anomalies 100 -> 46 known anomalies in known (at most ⌊A/2⌋, A = 93 anomalous "
+            "rows)") in notes
+    assert ("breast_cancer: n_anomalies min(300, A/2) -> 106 known anomalies in known (at most ⌊A/2⌋, A = 212 "
+            "anomalous rows)") in notes
+    assert not [n for n in notes if " 10 -> " in n or n.startswith("mammography: n_anomalies 100")]
     # split.json records the grid's values as written
     assert grid.requested_n(_config(["min(300, A/2)", 106]))["breast_cancer/known/n106_p0/seed1"] == [
         106, "min(300, A/2)"]
+
+
+def test_plan_and_the_dag_build_say_the_effective_n(tmp_path, capsys):
+    import yaml
+
+    from alarmbench import plan
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(_config([100])))
+    assert main(["plan", "--configfile", str(path)]) == 0
+    line = "adbench_thyroid: n_anomalies 100 -> 46 known anomalies in known (at most ⌊A/2⌋, A = 93 anomalous rows)"
+    assert line in capsys.readouterr().out.splitlines()
+    plan.print_summary(plan.read_config([path]))  # what the workflow prints when it builds the DAG
+    assert f"  {line}" in capsys.readouterr().err.splitlines()
 
 
 def test_cli_run_says_the_effective_n(tmp_path, capsys):

@@ -122,18 +122,18 @@ def run_seconds(rows: Sequence[Row], calib: Calibration = DEFAULT_CALIBRATION) -
 
 
 def print_summary(config: Mapping, file=None, totals: Mapping[str, int] | None = None) -> None:
-    """The workflow's start-up summary (stderr): each grid value of n_anomalies that a cap changes,
-    then the cost estimate. Reads headers, split.json files and the documented sizes only; a
-    failure of the estimate is reported, never stops the run."""
-    from alarmbench import grid
-
+    """The workflow's start-up summary (stderr): the cost estimate, and each grid value of
+    n_anomalies that a cap or "half" changes. Reads headers, split.json files, the documented
+    sizes and user files only; a failure of the estimate is reported, never stops the run."""
     out = file or sys.stderr
     try:
-        for line in grid.n_notes(config, totals):
-            print(line, file=out)
         lines = summary_lines(plan_run(config, totals=totals))
     except Exception as err:  # noqa: BLE001 - an estimate must not block a run
         print(f"cost estimate: skipped ({type(err).__name__}: {err})", file=out)
+        from alarmbench import grid
+
+        for line in grid.n_notes(config, totals):  # the effective n is said even then
+            print(line, file=out)
         return
     print("cost estimate (one cell, 1 CPU thread; alarmbench/plan):", file=out)
     for line in lines:

@@ -72,12 +72,17 @@ def plan_run(config: Mapping, *, load: bool = False, totals: Mapping[str, int] |
         c = job.cell
         groups.setdefault((c.dataset, job.method), {}).setdefault((c.experiment, c.n_anomalies, c.pollution), []).append(c)
     source = _ShapeSource(config, load)
+    capped: dict[str, list[str]] = {}  # data set -> where a cap changes a grid's n (grid.n_notes)
+    for line in grid.n_notes(config, totals):
+        name, text = line.split(": ", 1)
+        capped.setdefault(name, []).append(text)
     rows = []
     for (dataset, method), by_shape in sorted(groups.items()):
         n_cells = sum(len(cs) for cs in by_shape.values())
         pairs = [(key, source(cs)) for key, cs in by_shape.items()]
         found = [s for _, s in pairs if s is not None]
         notes = [f"not loaded ({source.failed[dataset]})"] if dataset in source.failed else []
+        notes += capped.get(dataset, [])
         if not found:
             rows.append(Row(dataset, method, n_cells, None, notes=notes))
             continue

@@ -18,6 +18,7 @@ of an earlier run's CSV instead of running the cells again (to try a change of t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import csv
 import json
 import os
@@ -54,7 +55,7 @@ def project(dataset: str, method: str, epochs: int, mirror: str, raw: str, calib
     n = grid.effective_n(spec, 100, experiment="known")
     split = split_cell(prep, experiment="known", seed=110, n_anomalies=n, pollution=0.0)
     shapes = shapes_from_meta(dataset, split.meta, tuple(prep.X.shape[1:]) or (1,), "split")
-    shapes = plan.Shapes(**{**shapes.__dict__, "table_rows": len(prep.X)})
+    shapes = dataclasses.replace(shapes, table_rows=len(prep.X))
     est = plan.estimate(method, shapes, plan.hparams_of(dataset, shapes), epochs=epochs)
     return {"rows": shapes.n_train, "features": shapes.n_features, "steps": est.steps, "flop": est.flops,
             "projected_cpu_s": est.seconds(calib, jobs=1), "modelled": est.modelled}

@@ -122,9 +122,9 @@ def _batches(rows: int, batch: int) -> int:
     return math.ceil(rows / batch) if rows else 0
 
 
-def _reconstruction(job: str, kind_size, rows: int, batch: int, epochs: int, kind: str = "bce-ae") -> Stage:
+def _reconstruction(job: str, size, rows: int, batch: int, epochs: int, kind: str = "bce-ae") -> Stage:
     steps = _batches(rows, batch) * epochs
-    return Stage(job, kind, steps, 6.0 * kind_size.macs * rows * epochs, updates=steps * kind_size.params)
+    return Stage(job, kind, steps, 6.0 * size.macs * rows * epochs, updates=steps * size.params)
 
 
 def _ae(c: Cell) -> list[Stage]:

@@ -117,21 +117,23 @@ def _plan(args) -> int:
     from alarmbench import plan
 
     if args.calibrate:
-        calib = plan.calibrate(args.calibrate_seconds, args.threads)
-        text = json.dumps(calib.__dict__, indent=2)
+        text = plan.calibration_json(plan.calibrate(args.calibrate_seconds, args.threads))
         if args.calibration_out:
             Path(args.calibration_out).write_text(text + "\n")
         print(text)
         return 0
     config = plan.read_config(args.configfile)
+    if args.mirror:
+        config["mirror"] = args.mirror
+    if args.raw_dir:
+        config["raw_dir"] = args.raw_dir
     rows = plan.plan_run(config, load=args.load)
     calib = plan.load_calibration(args.calibration)
     print(plan.table(rows, calib))
     print(f"\nCPU/cell: one cell's train_target, extract and fit_score jobs, 1 thread "
           f"({calib.step_seconds * 1e3:.2f} ms/step, {calib.flop_rate / 1e9:.0f} GFLOP/s: {calib.command}); "
-          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}")
-    if any(r.estimate is None for r in rows):
-        print("shapes unknown: the data set is not prepared yet; --load reads it to count its rows")
+          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}"
+          + (" (rows marked ? not counted)" if any(r.estimate is None for r in rows) else ""))
     return 0
 
 
@@ -285,9 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--configfile", nargs="+", default=["config/config.yaml"], metavar="YAML",
                     help="workflow config file(s), merged in order as Snakemake does (default: config/config.yaml)")
     pl.add_argument("--load", action="store_true",
-                    help="load data sets that are not prepared yet to count their rows (else: shapes unknown)")
+                    help="load data sets that are not prepared yet to count their rows exactly (else: their documented "
+                         "sizes); one that cannot be fetched is marked, never stops the plan")
+    pl.add_argument("--mirror", metavar="DIR", help="with --load: local mirror searched first for upstream files "
+                                                    "(default: the config's mirror)")
+    pl.add_argument("--raw-dir", metavar="DIR", help="with --load: where raw files are placed (default: the config's "
+                                                     "raw_dir, else data/raw)")
     pl.add_argument("--calibration", metavar="JSON", help="constants measured with --calibrate (default: the "
-                                                          "development machine's, see alarmbench/plan.py)")
+                                                          "development machine's, see alarmbench/plan/calibration.py)")
     pl.add_argument("--calibrate", action="store_true", help="measure this machine's step cost and FLOP rate")
     pl.add_argument("--calibrate-seconds", type=float, default=4.0, help="length of the calibration run")
     pl.add_argument("--calibration-out", metavar="JSON", help="write the calibration here")

@@ -87,9 +87,13 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
     spec = registry.get(cell.dataset, cell.user)
     prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror, user=cell.user)
     # The workflow's cap rule, with a user table's anomalous rows counted as the workflow counts them.
-    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset))
+    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset),
+                    cell.experiment)
     split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,
                        user=cell.user, **cell.split_protocol())
+    if str(split.meta["n_anomalies"]["effective"]) != str(cell.n_anomalies):  # the cap or "half" changed it
+        log.info("run: n_anomalies %s -> %d known anomalies (%s)", cell.n_anomalies, split.meta["n_anomalies"]["effective"],
+                 "⌊A_train/2⌋ of this seed's split" if n == "half" else "at most ⌊A/2⌋ of the table's anomalous rows")
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,

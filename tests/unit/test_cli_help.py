@@ -71,3 +71,23 @@ def test_run_writes_under_results_cli_and_logs_the_n_it_used(tmp_path, monkeypat
     assert record["n_anomalies"] == 15  # blobs has 30 anomalous rows: 100 is capped at ⌊30 / 2⌋
     assert "15 known anomalies (n_anomalies 100: capped at ⌊anomalies / 2⌋ = 15)" in err
     assert "100 known anomalies" not in err
+
+
+def test_report_logs_its_steps_and_writes_one_dvc_metrics_file_per_row(tmp_path, capsys):
+    from test_report_records import synthetic_records
+
+    from alarmbench.evaluate.aggregate import collect
+
+    records = [r for r in synthetic_records() if r["experiment"] == "known" and r["dataset"] == "mammography"]
+    collect(records, tmp_path / "results.csv")
+    assert main(["report", "--results", str(tmp_path / "results.csv"), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    for step in ("report: reading", "drawing the figures", "ranks and significance", "paper comparison"):
+        assert step in err, (step, err[-2000:])
+    flat = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    files = {p.relative_to(tmp_path / "out" / "metrics").as_posix(): json.loads(p.read_text())
+             for p in (tmp_path / "out" / "metrics").rglob("*.json")}
+    assert files and {f"{k.rsplit('/', 1)[0]}.json" for k in flat} == set(files)
+    for key, value in flat.items():
+        where, metric = key.rsplit("/", 1)
+        assert files[f"{where}.json"][metric] == value

@@ -36,15 +36,24 @@ def copy_repository(dest: Path, *, commit: bool = True) -> Path:
     for rel in repository_files():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, dest / rel)
-    if commit:
-        git(dest, "init", "-q", "-b", "main")
-        git(dest, "add", "-A")
-        git(dest, "commit", "-q", "-m", "repository state under test")
-    return dest
+    return commit_all(dest) if commit else dest
+
+
+def commit_all(repo: Path, message: str = "repository state under test") -> Path:
+    """`repo` as a git repository (initialised if it is none yet) with every file committed."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return repo
 
 
 def git(repo: Path, *args: str) -> str:
     """`git ARGS` in `repo` (a fixed identity, so that commits work on any machine); its stdout."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org"}
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True, env=env).stdout
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True,
+                          env={**os.environ, **GIT_IDENTITY}).stdout
+
+
+# A commit needs an identity; a CI machine or a fresh container may have none configured.
+GIT_IDENTITY = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
+                "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org"}

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from workdirs import ROOT, copy_repository, git
+from workdirs import GIT_IDENTITY, ROOT, commit_all, copy_repository
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +34,7 @@ PULL = ["dvc pull", "dvc metrics show"]
 
 
 def sh(repo: Path, command: str, store: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **GIT_IDENTITY, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(command.replace(STORE, str(store)), shell=True, cwd=repo, capture_output=True, text=True,
                           env=env, timeout=600)
     assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -58,9 +56,7 @@ def test_the_readme_dvc_commands_are_these():
 def test_push_then_pull_on_a_second_clone(tmp_path):
     repo = copy_repository(tmp_path / "repo", commit=False)
     shutil.copy(ROOT / "config" / "tiny.yaml", repo / "config" / "config.yaml")
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "tiny state")
+    commit_all(repo, "tiny state")
     store = tmp_path / "store"
     store.mkdir()
     for command in RUN_AND_PUSH:

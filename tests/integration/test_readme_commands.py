@@ -127,6 +127,7 @@ def test_readme_command(repo, line, command, comment):
     run = variant.command if isinstance(variant, Instead) else command
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": os.pathsep.join([str(repo / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    before = _untracked(repo)
     try:
         done = subprocess.run(["bash", "-c", run], cwd=repo, capture_output=True, text=True, env=env,
                               timeout=TIMEOUT_S)
@@ -142,6 +143,11 @@ def test_readme_command(repo, line, command, comment):
         missing = _numbers(comment) - _numbers(output)
         assert not missing, f"README line {line}: the comment `{comment}` promises {sorted(missing)}, not in:\n" \
                             f"{output[-3000:]}"
-    untracked = [ln[3:] for ln in git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
-                 if ln.startswith("??")]
-    assert not untracked, f"README line {line}: `{run}` left files outside git-ignored places: {untracked[:10]}"
+    added = sorted(_untracked(repo) - before)
+    assert not added, f"README line {line}: `{run}` left files outside git-ignored places: {added[:10]}"
+
+
+def _untracked(repo: Path) -> set[str]:
+    """Files git neither tracks nor ignores."""
+    return {ln[3:] for ln in git(repo, "status", "--porcelain", "--untracked-files=all").splitlines()
+            if ln.startswith("??")}

@@ -77,7 +77,8 @@ def _data_split(args) -> int:
     split = split_cell(prep, experiment=args.experiment, seed=args.seed, n_anomalies=args.n_anomalies,
                        pollution=args.pollution, rng=args.rng, holdout_redraws=args.holdout_redraws,
                        **({"split_protocol": args.split_protocol} if args.split_protocol else {}))
-    out = Path(args.out) if args.out else CLI_OUT / "split" / args.name / args.experiment / f"seed{args.seed}"
+    out = Path(args.out) if args.out else (CLI_OUT / "split" / args.name / args.experiment
+                                           / f"n{args.n_anomalies}_p{args.pollution:g}" / f"seed{args.seed}")
     split.save(out / "split.npz", out / "split.json")
     print(dumps(split.meta["counts"]))
     print(f"split.npz and split.json in {out}", file=sys.stderr)
@@ -242,7 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-redraws", type=int, default=0, help="extra hold-out draws (faithful re-draw quirk)")
     p.add_argument("--split-protocol", choices=["r2ad2", "a3_code"], default=None,
                    help="test seed and scaler rows (default: a3_code for the A³ experiments, else r2ad2)")
-    p.add_argument("--out", help="output directory (default: results/cli/split/NAME/EXPERIMENT/seedSEED)")
+    p.add_argument("--out", help="output directory (default: results/cli/split/NAME/EXPERIMENT/nN_pP/seedSEED, as the "
+                        "workflow's cell folders)")
     p.set_defaults(func=_data_split)
 
     # torch-free imports only: `--help` and the sub-commands that train nothing never import torch

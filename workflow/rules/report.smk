@@ -24,6 +24,7 @@ rule report:
         comparison=report(f"{REP}/paper_comparison.csv", caption="../report/comparison.rst", category="Paper"),
         summary=f"{REP}/summary.csv",
         metrics=f"{REP}/metrics.json",
+        dvc_metrics=directory(f"{REP}/metrics"),  # one small file per cell and method: `dvc metrics show`
         tex=f"{REP}/report.tex",
     params:
         code=code_key("alarmbench.report.build"),

@@ -21,7 +21,7 @@ EPOCHS_NOTE = ("(k ep.): every training loop of that data set ran k epochs inste
 #: The snapshot ablation (R2-AD2 Table 5): method id → number of AE snapshots; `r2ad2` is 3.
 ABLATION = {f"r2ad2-{k}": k for k in (1, 2, 3, 4)}
 
-#: R2-AD2 tables' data-set order (paper_results/README.md).
+#: R2-AD2 tables' data-set order (as printed in the paper).
 PAPER_DATASETS = ("CC", "CoverType", "DarkNet", "DoH", "FMNIST", "IDS", "KDD", "MNIST", "Mammography", "URL")
 #: Smaller or re-packaged copies of a paper data set: compared, but flagged "variant".
 VARIANTS = {"nsl_kdd_20": "KDD", "mnist_t10k": "MNIST", "adbench_mammography": "Mammography"}

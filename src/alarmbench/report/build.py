@@ -83,7 +83,8 @@ def report_tex(tables: list[Path], comparison: list[Path], figures: list[Plotted
         lines.append(r"\section{Figures}")
         for i, (p, rec) in enumerate(pdfs):
             caption = rec.caption
-            size = rf"width=\linewidth,height={0.42 if rec.rows == 1 else 0.8}\textheight,keepaspectratio"
+            size = (rf"width={rec.width:g}\linewidth,height={0.42 if rec.rows == 1 else 0.8}\textheight,"
+                    "keepaspectratio")
             lines += [r"\begin{figure}[!htbp]", r"\centering", rf"\includegraphics[{size}]{{{rel(p)}}}",
                       rf"\caption{{{L.latex_escape(caption)}}}", r"\end{figure}"]
             if i % 4 == 3:

@@ -53,6 +53,7 @@ class Plotted:
     paths: list[Path] = field(default_factory=list)
     statistic: dict | None = None
     rows: int = 1  # panel rows as drawn (a taller figure gets more of the page)
+    width: float = 1.0  # fraction of the text width it is printed at in report.tex
 
     def methods(self) -> set[str]:
         return {s.method for p in self.panels for s in p.series if s.method}

@@ -84,16 +84,18 @@ def roc_figures(roc: pd.DataFrame, results: pd.DataFrame | None, out_dir: str | 
                   key=lambda k: (L.dataset_sort_key(k[0]), k[1]))
     made = [p for k in keys if (p := roc_panel(roc, results, *k, styles)) is not None]
     out = []
-    for i in range(0, len(made), PANELS):
-        chunk = made[i:i + PANELS]
+    per_figure = -(-len(made) // -(-len(made) // PANELS)) if made else PANELS  # 13 panels: 5, 5, 3
+    for i in range(0, len(made), per_figure):
+        chunk = made[i:i + per_figure]
         seeds = sorted({s for _, s in chunk})
-        name = f"roc_validation_{i // PANELS + 1}"
+        name = f"roc_validation_{i // per_figure + 1}"
         paper = " (A³ Fig. 3)" if L.papers_data(d for d, _ in keys) else ""
         caption = (f"Validation ROC curves{paper} at each panel's base cell, seed {'/'.join(map(str, seeds))}; "
                    "legend: validation AUC; dotted grey: a random classifier.")
         rec = Plotted(name, caption, [p for p, _ in chunk])
         rec.paths = draw_roc(rec, Path(out_dir) / name)
         rec.rows = -(-len(chunk) // COLUMNS)
+        rec.width = min(len(chunk), COLUMNS) / COLUMNS  # a lone panel is not blown up to the page width
         out.append(rec)
     return out
 

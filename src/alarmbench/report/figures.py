@@ -73,14 +73,15 @@ def sweep_record(results: pd.DataFrame, x: str, metric: str, styles: dict | None
     xlabel, ylabel = ("pollution (%)" if x == "pollution" else "known anomalies"), METRIC_AXIS.get(metric, metric)
     panels = []
     for d in datasets:
-        stats = _seed_stats(rows[rows["dataset"] == d], ["method", "x"])
-        panels.append(Panel(L.dataset_label(d), _method_series(stats, methods, styles, position, [d]),
+        part = rows[rows["dataset"] == d]
+        panels.append(Panel(L.dataset_label(d), _method_series(_seed_stats(part, ["method", "x"]), part, methods,
+                                                               styles, position),
                             x_categories=categories, x_label=xlabel, y_label=ylabel))
     mean, used = _mean_panel_rows(rows)
     if mean is not None:
         stats = _seed_stats(mean.groupby(["method", "seed", "x"], as_index=False)["value"].mean(), ["method", "x"])
         names = ", ".join(map(L.dataset_label, used))
-        panels.append(Panel(f"mean of {len(used)} data sets", _method_series(stats, methods, styles, position, used),
+        panels.append(Panel(f"mean of {len(used)} data sets", _method_series(stats, mean, methods, styles, position),
                             x_categories=categories, x_label=xlabel, y_label=ylabel))
     short = metric.removeprefix("test_")
     name = f"r2ad2_fig{2 if x == 'pollution' else 3}_{'pollution' if x == 'pollution' else 'n_anomalies'}_{short}"
@@ -112,8 +113,17 @@ def _mean_panel_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]
     return (rows, used) if not rows.empty else (None, [])
 
 
-def _method_series(stats: pd.DataFrame, methods: list[str], styles: dict, position: dict,
-                   datasets: list[str]) -> list[Series]:
+def _datasets_at(rows: pd.DataFrame, by: list[str]) -> dict:
+    """Key of `by` → the data sets behind that point (what the record says each point averages)."""
+    return {(k if len(by) > 1 else k[0]): sorted(map(str, g.unique()), key=L.dataset_sort_key)
+            for k, g in rows.groupby(by)["dataset"]}
+
+
+def _method_series(stats: pd.DataFrame, rows: pd.DataFrame, methods: list[str], styles: dict,
+                   position: dict) -> list[Series]:
+    """A series per method from its seed statistics; `rows`: the rows averaged (their data sets
+    are recorded per point)."""
+    behind = _datasets_at(rows, ["method", "x"])
     out = []
     for m in methods:
         part = stats[stats["method"] == m]
@@ -122,7 +132,7 @@ def _method_series(stats: pd.DataFrame, methods: list[str], styles: dict, positi
         part = part.assign(pos=part["x"].map(position)).sort_values("pos")
         lo, hi = bands(part["mean"], part["std"])
         out.append(Series(L.method_label(m), part["pos"].tolist(), part["mean"].tolist(), styles[m].colour,
-                          styles[m].marker, method=m, lo=lo, hi=hi, datasets=[list(datasets)] * len(part)))
+                          styles[m].marker, method=m, lo=lo, hi=hi, datasets=[behind[(m, x)] for x in part["x"]]))
     coincidences(out)
     return out
 
@@ -220,11 +230,12 @@ def ablation_record(results: pd.DataFrame, metrics=("test_auc", "test_ap")) -> P
         counts = same.groupby("dataset")["x"].nunique()
         used = sorted(counts[counts == same["x"].nunique()].index, key=L.dataset_sort_key)
         if len(used) >= 2:
-            mean = same[same["dataset"].isin(used)].groupby(["seed", "x"], as_index=False)["value"].mean()
-            stats = _seed_stats(mean, ["x"]).sort_values("x")
+            averaged = same[same["dataset"].isin(used)]
+            behind = _datasets_at(averaged, ["x"])
+            stats = _seed_stats(averaged.groupby(["seed", "x"], as_index=False)["value"].mean(), ["x"]).sort_values("x")
             lo, hi = bands(stats["mean"], stats["std"])
             series.append(Series(f"mean of {len(used)} data sets", stats["x"].tolist(), stats["mean"].tolist(),
-                                 "#000000", "s", lo=lo, hi=hi, datasets=[list(used)] * len(stats)))
+                                 "#000000", "s", lo=lo, hi=hi, datasets=[behind[x] for x in stats["x"]]))
         panels.append(Panel("", series, x_label="number of snapshots", y_label=METRIC_AXIS.get(metric, metric)))
     if rows["x"].nunique() < 2:
         return None

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from test_report_records import SEEDS, record, synthetic_records
 
-from alarmbench.evaluate.aggregate import collect
+from alarmbench.evaluate.aggregate import collect, records_to_frame
 from alarmbench.report.build import build_reports, compile_pdf, main
 
 
@@ -106,3 +107,12 @@ def test_report_compiles_with_pdflatex(full):
     assert "Overfull \\hbox" not in log
     assert "Rerun LaTeX" not in log and "Table widths have changed" not in log  # settled: not a first pass
     assert not list(out.glob("report.aux"))
+
+
+def test_a_method_no_table_or_figure_shows_is_named_in_the_report():
+    from alarmbench.report.build import report_tex, unshown_methods
+
+    results = records_to_frame([record("digits", "known", m, s) for m in ("r2ad2", "iforest") for s in SEEDS])
+    missing = unshown_methods(results, [], [], [])  # nothing drawn: both must be named, with where to look
+    assert len(missing) == 2 and missing[0].startswith("R2-AD2 ran (") and "results.csv" in missing[0]
+    assert "IForest" in report_tex([], [], [], Path("."), [], missing)

@@ -113,8 +113,8 @@ def draw_roc(rec: Plotted, base: str | os.PathLike) -> list[Path]:
             ax.plot([0, 1], [0, 1], ls=":", color="grey", linewidth=0.8)
             for s in panel.series:  # markers spaced along the curve (a vertex each would blot dense curves)
                 draw_series(ax, s, markersize=3, linewidth=1.1, markevery=0.12)
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.02)
+            ax.set_xlim(-0.02, 1.02)  # a margin: a step at FPR 0 or TPR 1 would hide in the frame
+            ax.set_ylim(-0.02, 1.03)
             ax.set_title(panel.title, fontsize=8)
             ax.set_xlabel(panel.x_label, fontsize=7)
             ax.set_ylabel(panel.y_label, fontsize=7)

@@ -28,6 +28,7 @@ rule report:
                     if PAPER_DATA else f"{REP}/paper_comparison.csv"),
         summary=f"{REP}/summary.csv",
         metrics=f"{REP}/metrics.json",
+        dvc_metrics=directory(f"{REP}/metrics"),  # one small file per cell and method: `dvc metrics show`
         tex=f"{REP}/report.tex",
     params:
         code=code_key("alarmbench.report.build"),

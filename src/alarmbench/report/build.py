@@ -8,6 +8,7 @@ results do not cover is skipped, never an error.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import subprocess
@@ -29,6 +30,8 @@ from alarmbench.report.ranking import Ranking
 from alarmbench.report.ranking_outputs import all_rankings
 from alarmbench.report.select import table_rows
 from alarmbench.report.tables import Table, ablation_table, method_table, write_table
+
+log = logging.getLogger(__name__)
 
 
 def all_tables(summary: pd.DataFrame) -> list[Table]:
@@ -52,6 +55,24 @@ def metrics_summary(summary: pd.DataFrame) -> dict[str, float]:
         for r in rows.to_dict("records"):
             out[f"{experiment}/{r['dataset']}/{r['method']}/{r['metric']}"] = round(float(r["mean"]), 4)
     return out
+
+
+def write_dvc_metrics(metrics: Mapping[str, float], out_dir: str | os.PathLike) -> list[Path]:
+    """`metrics_summary` as one small file per experiment/dataset/method (`<experiment>/<dataset>/
+    <method>.json`: test_auc, test_ap), replacing `out_dir`: `dvc metrics show` prints one row per
+    file, so the table stays as narrow as two numbers (one file would be one line of every key)."""
+    out, files = Path(out_dir), {}
+    for key, value in metrics.items():
+        experiment, dataset, method, metric = key.split("/")
+        files.setdefault(f"{experiment}/{dataset}/{method.replace(':', '-')}.json", {})[metric] = value
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel, values in files.items():
+        write_json(tmp / rel, values)
+    tmp.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)  # a method or data set no longer in the results leaves no file
+    tmp.rename(out)
+    return [out / rel for rel in files]
 
 
 def report_tex(tables: list[Path], comparison: list[Path], figures: list[Plotted],
@@ -132,6 +153,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     (`report.peers`; none by default). `pdf`: also compile `report.pdf` (`compile_pdf`).
     """
     out = Path(out_dir)
+    log.info("report: reading %s", results_csv)
     results = read_results(results_csv)
     roc_path = Path(roc_csv) if roc_csv else Path(results_csv).with_name("roc.csv")
     roc = read_results(roc_path) if roc_path.exists() else None
@@ -142,9 +164,11 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
         summary.to_csv(tmp, index=False)
     tables = all_tables(summary)
     written["tables"] = [p for t in tables for p in write_table(t, out / "tables")]
+    log.info("report: %d rows, %d tables written; drawing the figures", len(results), len(written["tables"]))
     # THE method → colour/marker mapping of this report: every figure draws from it.
     styles = method_styles(set(results["method"]) | (set(roc["method"]) if roc is not None else set()))
     figures = all_figures(results, roc, out / "figures", styles)
+    log.info("report: %d figures; ranks and significance tests", len(figures))
     # Average ranks (from 2 data sets), Friedman/post-hoc tests and CD diagrams (from stats.MIN_DATASETS):
     # their tables (tables/ranking_*) under their own key, the diagrams (figures/cd_*) among the figures.
     written["ranking"], cd_figures, rankings = all_rankings(summary, out, styles=styles)
@@ -153,9 +177,12 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     written["figures"] += _ensure_sweep_csvs(out, written["figures"])
     written["figures"].append(write_plotted(figures, out / "figures" / "plotted.json"))
     missing = unshown_methods(results, tables, rankings, figures)
+    log.info("report: paper comparison, metrics and report.tex")
     written["comparison"] = write_comparison(comparison(summary, results, peers), out)
+    metrics = metrics_summary(summary)
     written["metrics"] = [out / "metrics.json"]
-    write_json(written["metrics"][0], metrics_summary(summary))
+    write_json(written["metrics"][0], metrics)
+    written["metrics"] += write_dvc_metrics(metrics, out / "metrics")
     written["report"] = [out / "report.tex"]
     with atomic_path(written["report"][0]) as tmp:
         tmp.write_text(report_tex(written["tables"], written["comparison"], figures, out, written["ranking"], missing))

@@ -86,7 +86,7 @@ SNAKEMAKE_MARKERS = ("slow", "gpu", "realdata", "slurm")
 def starts_snakemake(args) -> bool:
     """True if a subprocess command line runs Snakemake (`snakemake …`, `python -m snakemake …`)."""
     argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args or [])
-    words = [w for a in argv for w in (os.fsdecode(a).split() if isinstance(args, (str, bytes)) else [os.fsdecode(a)])]
+    words = [w for a in argv for w in os.fsdecode(a).split()]  # split: `bash -c "snakemake …"` counts too
     return any(Path(w).name == "snakemake" for w in words) or any(
         a == "-m" and b == "snakemake" for a, b in zip(words, words[1:]))
 

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
     (["snakemake", "--cores", "1"], True),
     ("snakemake --profile profiles/slurm --workflow-profile none", True),
     ([Path("/usr/local/bin/snakemake"), "--lint"], True),
+    (["bash", "-c", "snakemake -n --cores all"], True),
     ([sys.executable, "-m", "pytest", "tests/unit"], False),
     (["git", "ls-files", "snakemake_notes.txt"], False),
     ([sys.executable, "-c", "print('-m snakemake')"], False),

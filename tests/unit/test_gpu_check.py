@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "benchmarks/gpu_check.sh"
 
@@ -21,6 +23,7 @@ def plan(root: Path, *args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow  # its workflow step starts Snakemake (a dry run)
 def test_gpu_check_plan_passes_here():
     result = plan(ROOT)
     out = result.stdout + result.stderr

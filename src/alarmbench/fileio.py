@@ -67,7 +67,8 @@ def write_error(path: str | os.PathLike, err: OSError) -> WriteError | None:
     if err.errno in _NO_SPACE or short_write:
         todo = "free some space there and run again"
     elif err.errno in _NO_PERMISSION:
-        todo = f"make {Path(err.filename or path).parent} writable and run again"
+        where = Path(err.filename) if err.filename else Path(path).parent
+        todo = f"make {where if where.is_dir() else where.parent} writable and run again"
     else:
         return None
     reason = err.strerror or str(err)

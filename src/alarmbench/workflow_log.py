@@ -120,8 +120,13 @@ def logged(path: str, job=None) -> Iterator[None]:
                 log.info("host %s, pid %d, python %s", platform.node(), os.getpid(), platform.python_version())
                 yield
             _footer("done", began)
-        except InputError as err:
-            line = f"alarmbench: error: {repair(err, job) if isinstance(err, DamagedFileError) else err}"
+        except (InputError, FileNotFoundError) as err:
+            if isinstance(err, FileNotFoundError) and not _lost_input(err, job):
+                _footer("failed", began)
+                traceback.print_exc(file=fh)
+                traceback.print_exc(file=sys.stderr)
+                raise
+            line = f"alarmbench: error: {_one_line(err, job)}"
             _footer("failed", began)
             fh.write(line + "\n")
             print(line, file=sys.stderr)
@@ -136,6 +141,24 @@ def logged(path: str, job=None) -> Iterator[None]:
             logging.captureWarnings(False)
             for h in console:
                 logging.getLogger().addHandler(h)
+
+
+def _one_line(err: Exception, job) -> str:
+    if isinstance(err, DamagedFileError):
+        return repair(err, job)
+    if isinstance(err, FileNotFoundError):
+        return (f"{err.filename}: missing (a job of this run found it damaged and removed it, or it was deleted); "
+                f"run the workflow again to rebuild it")
+    return str(err)
+
+
+def _lost_input(err: FileNotFoundError, job) -> bool:
+    """A declared input (or a file inside one) vanished while the run went on: another job of the
+    same run removed it as damaged (`repair`)."""
+    if job is None or not err.filename:
+        return False
+    path = Path(os.path.abspath(err.filename))
+    return any(_inside(path, Path(os.path.abspath(p))) for p in job.input)
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -117,9 +117,11 @@ def _flip(path: Path, offset: int) -> None:
     [
         (lambda p: (p / "header.json").unlink(), r"header\.json: no feature cache header"),
         (lambda p: (p / "header.json").write_text("{oops"), r"header\.json: not valid JSON, truncated or damaged"),
-        (lambda p: _replace(p / "header.json", '"n_rows": 5', '"n_rows": 4'), r"header\.json: damaged: its content digest"),
+        (lambda p: _replace(p / "header.json", '"n_rows": 5', '"n_rows": 4'),
+         r"header\.json: damaged: its content digest"),
         (lambda p: _edit_header(p, sealed=False, meta={"part": "val"}), r"header\.json: no content digest"),
-        (lambda p: _flip(p / "chunk_000001.npy", -1), r"chunk_000001\.npy: damaged: its sha256 .* recorded in header"),
+        (lambda p: _flip(p / "chunk_000001.npy", -1),
+         r"chunk_000001\.npy: damaged: its sha256 .* recorded in header"),
         (lambda p: _flip(p / "chunk_000001.npy", 129), r"chunk_000001\.npy: damaged: its sha256"),
         (lambda p: _edit_header(p, format="other"), r"header\.json: not an"),
         (lambda p: _edit_header(p, version=99), r"header\.json: unsupported version"),

@@ -117,8 +117,8 @@ class Split:
         remove, as the split job writes them together)."""
         json_path = Path(json_path) if json_path else Path(npz_path).with_suffix(".json")
         both = (npz_path, json_path)
+        arrays = load_npz(npz_path, remove=both)  # first: the declared input of the jobs that read it
         meta = read_json(json_path, remove=both)
-        arrays = load_npz(npz_path, remove=both)
         return cls(**{k: arrays.pop(k) for k in _ARRAYS}, meta=meta, extra=arrays)
 
 

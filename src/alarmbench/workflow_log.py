@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from alarmbench import repairs
 from alarmbench.errors import DamagedFileError, InputError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -179,6 +180,9 @@ def repair(err: DamagedFileError, job=None) -> str:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+    # Snakemake reruns the producer of a missing file only for a job that needs it: the record
+    # makes the jobs that read it rerun (alarmbench.repairs).
+    repairs.record(r for r in remove if any(_inside(r, i) for i in inputs))
     return f"{err}; removed {' and '.join(err.remove)}: run the workflow again to rebuild it"
 
 

@@ -122,7 +122,8 @@ def test_a_damaged_split_names_the_file_and_both_to_remove(tmp_path, which, dama
 
 
 # ---------------------------------------------------------------------- the job deletes it
-def test_a_job_removes_a_damaged_declared_input_and_fails_in_one_line(tmp_path, capsys):
+def test_a_job_removes_a_damaged_declared_input_and_fails_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the removal record goes to ./.snakemake
     folder = tmp_path / "features" / "train"
     with FeatureCacheWriter(folder, (3,), chunk_rows=2, fsync=False) as w:
         w.append(torch.arange(12.0).reshape(4, 3))
@@ -233,3 +234,36 @@ def test_an_input_removed_by_another_job_of_the_run_is_one_line(tmp_path, capsys
     with pytest.raises(FileNotFoundError), logged(str(tmp_path / "b.log"), _job(tmp_path / "other.npz")):
         load_npz(split)
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_a_raw_file_changed_after_fetch_removes_the_manifest_not_the_file(tmp_path, monkeypatch):
+    from alarmbench.stages.data import fetch_stage, prepare_stage
+
+    monkeypatch.chdir(tmp_path)
+    rows = "f0,f1,label\n" + "".join(f"{i},{i % 7},{int(i % 5 == 0)}\n" for i in range(60))
+    Path("mine.csv").write_text(rows)
+    user = {"mine": {"path": "mine.csv", "label_column": "label", "normal": [0], "anomalies": [1]}}
+    manifest = tmp_path / "raw" / "mine" / "manifest.json"
+    fetch_stage(dataset="mine", raw_dir=str(tmp_path / "raw"), mirror=None, manifest=str(manifest), user=user)
+    raw = Path(read_json(manifest)["files"].popitem()[1]["path"])
+    raw.write_text(rows.replace("3,3,0", "3,4,0"))
+    with pytest.raises(DamagedFileError, match=rf"^{raw}: changed since it was fetched") as err:
+        prepare_stage(dataset="mine", manifest=str(manifest), out=str(tmp_path / "mine.npz"), user=user)
+    assert err.value.remove == (str(manifest),)
+
+
+def test_a_removal_is_recorded_for_the_jobs_that_read_the_file(tmp_path, monkeypatch, capsys):
+    """The record changes the `damaged` param of exactly the jobs whose inputs it names."""
+    from alarmbench import repairs
+
+    monkeypatch.chdir(tmp_path)
+    repairs._records.cache_clear()
+    assert repairs.history(["cell/split.npz"]) is None
+    write_sample(Path("scores.npz"))
+    flipped(Path("scores.npz"), 7)
+    with pytest.raises(SystemExit), logged("job.log", _job("scores.npz", "fit.json")):
+        load_npz("scores.npz", remove=("scores.npz", "not-an-input.json"))
+    repairs._records.cache_clear()
+    (times,) = repairs.history(["./scores.npz", "fit.json"]).values()
+    assert len(times) == 1 and repairs.history(["fit.json", "not-an-input.json"]) is None
+    repairs._records.cache_clear()

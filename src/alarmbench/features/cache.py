@@ -332,7 +332,7 @@ class FeatureCache:
         only checks it). The kernel is told to read the whole file ahead, so the disk keeps
         streaming while the block just read is hashed."""
         size = f.stat().st_size
-        buf = bytearray(size if keep else min(size, 8 << 20))
+        buf = np.empty(size if keep else min(size, 8 << 20), dtype=np.uint8)  # not zero-filled
         view = memoryview(buf)
         h = hashlib.sha256()
         with open(f, "rb", buffering=0) as fh:
@@ -351,7 +351,7 @@ class FeatureCache:
                                  f"{self._digests[f][:12]}… recorded in {HEADER}")
         if not keep:
             return None
-        return np.frombuffer(buf, dtype=self.dtype, offset=self._offsets[f]).reshape(rows, *self.row_shape)
+        return buf[self._offsets[f]:].view(self.dtype).reshape(rows, *self.row_shape)
 
     def verify(self) -> None:
         """Check every chunk file's digest (streamed: bounded memory), raising `FeatureCacheError`."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from alarmbench.data import registry
 from alarmbench.data.download import HashLock
 from alarmbench.data.prepare import fetch, load
+from alarmbench.errors import DamagedFileError
 from alarmbench.fileio import read_json, sha256_file, write_json
 from alarmbench.stagelog import shape, timed
 
@@ -35,7 +36,10 @@ def prepare_stage(*, dataset: str, manifest: str, out: str, user: dict | None = 
     files = {n: Path(f["path"]) for n, f in info["files"].items()}
     for name, path in files.items():  # the manifest's hashes key this job: the files must still match
         if sha256_file(path) != info["files"][name]["sha256"]:
-            raise RuntimeError(f"{path} changed after it was fetched; rerun the fetch job of {dataset!r}")
+            # The manifest is what the job may remove (never the raw file: it may be the user's own):
+            # without it, fetch runs again and checks (or fetches anew) the file.
+            raise DamagedFileError(path, f"changed since it was fetched (its sha256 differs from {manifest})",
+                                   remove=(manifest,))
     with timed(log, f"load with {source.loader}"):
         table = load(spec, source, files)
     log.info("prepared table: %s", shape(table.X))

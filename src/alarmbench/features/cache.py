@@ -117,8 +117,9 @@ class FeatureCacheWriter:
         }
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"feature cache {self.path} already exists (pass overwrite=True to replace it)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp: Path | None = temp_dir_beside(self.path)  # removes a killed writer's leftovers
+        with reporting_write_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp: Path | None = temp_dir_beside(self.path)  # removes a killed writer's leftovers
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
         self._files: list[dict[str, Any]] = []

@@ -2,13 +2,15 @@
 
 Removing a damaged file is not enough by itself: Snakemake does not rerun the producer of a
 missing intermediate while the outputs downstream of it are present and up to date (it treats
-it like a `temp()` file), so after a forced job failed on it, a plain rerun would say "Nothing to
-be done". The job that removes one therefore records it here (`record`, beside Snakemake's own
-state in `.snakemake/`), and every rule that reads intermediates has the param
-`damaged=damaged_inputs` (workflow/rules/common.smk): the removal records of its inputs. A new
-record changes that param for exactly the jobs that read the file, so the next run reruns them;
-they need the missing file, so its producer reruns, and so does everything downstream of them.
-Records are kept (a few bytes each): dropping one would change the param again.
+it like a `temp()` file). The job that failed on it lost its outputs too, and the outputs
+downstream of those are still there: after a forced job failed, a plain rerun would say
+"Nothing to be done". So the job records both, the damaged file and its own outputs (`record`,
+beside Snakemake's own state in `.snakemake/`), and every rule that reads intermediates has the
+param `damaged=damaged_inputs` (workflow/rules/common.smk): the records of its inputs. A new
+record changes that param for exactly the jobs that read the damaged file or the failed job's
+outputs, so the next run reruns them; they need the missing files, so the failed job and the
+damaged file's producer rerun, and so does everything downstream of them. Records are kept (a
+few bytes each): dropping one would change the param again.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ FOLDER = Path(".snakemake") / "alarmbench" / "damaged"
 
 
 def record(paths: Iterable[str | os.PathLike]) -> None:
-    """Record that `paths` (declared inputs of this job, relative to the working directory) were
-    removed as damaged now."""
+    """Record that `paths` (relative to the working directory) were removed now: a damaged input
+    of the job, and the job's outputs."""
     from alarmbench.fileio import write_json
 
     for path in paths:

@@ -180,9 +180,9 @@ def repair(err: DamagedFileError, job=None) -> str:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    # Snakemake reruns the producer of a missing file only for a job that needs it: the record
-    # makes the jobs that read it rerun (alarmbench.repairs).
-    repairs.record(r for r in remove if any(_inside(r, i) for i in inputs))
+    # Snakemake reruns the producer of a missing file only for a job that needs it, and this job's
+    # outputs go too (it failed): the records make the jobs that read either rerun (alarmbench.repairs).
+    repairs.record([*(r for r in remove if any(_inside(r, i) for i in inputs)), *getattr(job, "output", [])])
     return f"{err}; removed {' and '.join(err.remove)}: run the workflow again to rebuild it"
 
 

@@ -71,11 +71,14 @@ def run_params(w, options):
     return dict(run, epochs=grid.epochs_for(RUN, w.dataset), options=options)
 
 
-def damaged_inputs(w, input):
-    """The records of this job's inputs that a job found damaged and removed (alarmbench.repairs;
-    None for nearly every job): a param, so that the jobs which read such a file rerun, and with
-    them its producer, although the results downstream of it are still present."""
-    return repairs.history(input)
+def damaged_inputs(w, **job):
+    """The records of this job's inputs that a job removed, found damaged or as its own outputs
+    when it failed on one (alarmbench.repairs; None for nearly every job): a param, so that the
+    jobs which read such a file rerun, and with them its producer, although the results
+    downstream of it are still present. `**job` and not `input`: Snakemake leaves a param whose
+    function names `input` out of the params it compares (it would follow the input's content);
+    this one depends on the input's paths only, which the wildcards fix."""
+    return repairs.history(job["input"])
 
 
 def split_protocol(w):

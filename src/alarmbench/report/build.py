@@ -98,10 +98,12 @@ def _ensure_sweep_csvs(out: Path) -> list[Path]:
 
 
 def comparison(summary: pd.DataFrame, results: pd.DataFrame,
-               peers: Mapping[str, str | os.PathLike] | None = None) -> pd.DataFrame:
+               peers: Mapping[str, str | os.PathLike] | None = None,
+               projections: Mapping[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """The paper comparison, with the authors'-code columns (`report.peers`) where a peer file
-    covers one of its rows (omitted otherwise, so a suite without such rows reads as before)."""
-    cmp = compare(summary)
+    covers one of its rows (omitted otherwise, so a suite without such rows reads as before), and
+    the projected cost of rows not run at the papers' epochs (`paper.read_projections`)."""
+    cmp = compare(summary, projections=projections)
     if not peers:
         return cmp
     with_peers = peer_columns(cmp, results, load_peers(peers))
@@ -110,12 +112,14 @@ def comparison(summary: pd.DataFrame, results: pd.DataFrame,
 
 def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
                   roc_csv: str | os.PathLike | None = None,
-                  peers: Mapping[str, str | os.PathLike] | None = None) -> dict[str, list[Path]]:
+                  peers: Mapping[str, str | os.PathLike] | None = None,
+                  projections: Mapping[tuple[str, str], float] | None = None) -> dict[str, list[Path]]:
     """Write every artefact the results support under `out_dir`; returns them by kind.
 
     `roc_csv` defaults to `roc.csv` beside `results_csv` (written by `aggregate.collect`); without
     it the ROC figures are skipped. `peers` maps a data set to a file of the authors' code's runs
-    (`report.peers`; none by default).
+    (`report.peers`; none by default); `projections` the projected CPU cost per (data set, method)
+    (`paper.read_projections`; none by default).
     """
     out = Path(out_dir)
     results = read_results(results_csv)
@@ -135,7 +139,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     written["ranking"], cd_figures, _ = all_rankings(summary, out)
     figures += cd_figures
     written["figures"] += [p for paths, _ in cd_figures for p in paths]
-    written["comparison"] = write_comparison(comparison(summary, results, peers), out)
+    written["comparison"] = write_comparison(comparison(summary, results, peers, projections), out)
     written["metrics"] = [out / "metrics.json"]
     write_json(written["metrics"][0], metrics_summary(summary))
     written["report"] = [out / "report.tex"]

@@ -244,7 +244,9 @@ def test_projection_names_the_cost_of_gpu_rows_and_lists_rows_not_run(tmp_path):
     assert mnist.startswith("needs a GPU run: ran 1 epoch(s)") and "projects 2.6 h per cell" in mnist
     assert cmp.loc[("nsl_kdd_20", "devnet", "auc"), "note"] == before.set_index(["dataset", "method", "metric"]).loc[
         ("nsl_kdd_20", "devnet", "auc"), "note"]  # a judged row's note is unchanged
-    assert "| – |" in write_comparison(cmp.reset_index(), tmp_path)[2].read_text()
+    paths = write_comparison(cmp.reset_index(), tmp_path)
+    assert "| – |" in paths[2].read_text()
+    assert r"KDD (\texttt{nsl\_kdd\_20}) (not run)" in paths[1].read_text() and "not run ep." not in paths[1].read_text()
     pd.DataFrame({"dataset": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="bad.csv: projection CSV lacks columns"):
         read_projections(tmp_path / "bad.csv")

@@ -309,7 +309,9 @@ def comparison_latex(df: pd.DataFrame) -> str:
     def data_cell(r) -> str:
         name = L.latex_escape(r.paper_dataset)
         cell = rf"{name} (\texttt{{{L.latex_escape(r.dataset)}}})" if r.variant else name
-        return cell if r.epochs == "paper" else f"{cell} ({r.epochs} ep.)"
+        if r.epochs == "paper":
+            return cell
+        return f"{cell} ({NOT_RUN})" if r.epochs == NOT_RUN else f"{cell} ({r.epochs} ep.)"
 
     def within_cell(w) -> str:
         return "" if pd.isna(w) else (r"$\checkmark$" if w else r"$\times$")

@@ -220,28 +220,34 @@ def test_ablation_mean_is_judged_only_when_every_data_set_ran_the_papers_epochs(
 
 def test_projection_names_the_cost_of_gpu_rows_and_lists_rows_not_run(tmp_path):
     """R2-AD2 on nsl_kdd_20 did not run (a GPU row) and ran 1 epoch on mnist_t10k: with the plan's
-    projection both rows say what a cell costs on one CPU core; without one they read as before."""
+    projection both rows say what a cell costs on one CPU core; a cheap 1-epoch row (AE, 8 s) is
+    not called a GPU row; without a projection the rows read as before."""
     rows = [{"dataset": "nsl_kdd_20", "experiment": "known", "method": "devnet", "metric": m, "mean": 0.9, "std": 0.0}
             for m in ("test_auc", "test_ap")]
-    rows += [{"dataset": "mnist_t10k", "experiment": "known", "method": "r2ad2", "metric": "test_auc", "mean": 0.5,
-              "std": 0.0, "epochs": "1"}]
+    rows += [{"dataset": "mnist_t10k", "experiment": "known", "method": m, "metric": "test_auc", "mean": 0.5,
+              "std": 0.0, "epochs": "1"} for m in ("r2ad2", "ae")]
     proj = tmp_path / "plan.csv"
     pd.DataFrame([["nsl_kdd_20", "r2ad2", "paper", 35, 53640.0], ["mnist_t10k", "r2ad2", "paper", 35, 9360.0],
+                  ["mnist_t10k", "ae", "paper", 35, 12.4], ["nsl_kdd_20", "a3", "paper", 35, 202.1],
                   ["nsl_kdd_20", "devnet", "paper", 35, 1.0], ["nsl_kdd_20", "ae", "1", 35, 5.0]],
                  columns=PROJECTION_COLUMNS).to_csv(proj, index=False)
     projections = read_projections(proj)
     assert ("nsl_kdd_20", "ae") not in projections  # projected at 1 epoch: not the papers' row's cost
     before = compare(_summary(rows))
-    assert set(zip(before["dataset"], before["method"])) == {("nsl_kdd_20", "devnet"), ("mnist_t10k", "r2ad2")}
+    assert set(zip(before["dataset"], before["method"])) == {("nsl_kdd_20", "devnet"), ("mnist_t10k", "r2ad2"),
+                                                             ("mnist_t10k", "ae")}
     cmp = compare(_summary(rows), projections=projections).set_index(["dataset", "method", "metric"])
     kdd = cmp.loc[("nsl_kdd_20", "r2ad2", "auc")]
     assert kdd["epochs"] == "not run" and pd.isna(kdd["ours_mean"]) and pd.isna(kdd["within"])
     assert kdd["paper_mean"] == 0.88 and kdd["table"] == "table3"
-    assert kdd["note"] == ("not run here: `alarmbench plan` projects 14.9 h per cell on one CPU core at the papers' "
-                           "epochs; variant of the paper's KDD: NSL-KDD (20 % training file)")
+    assert kdd["note"] == ("not run here, a GPU row: `alarmbench plan` projects 14.9 h per cell on one CPU core at "
+                           "the papers' epochs; variant of the paper's KDD: NSL-KDD (20 % training file)")
+    assert cmp.loc[("nsl_kdd_20", "a3", "ap"), "note"].startswith("not run here: `alarmbench plan` projects 3 min")
     assert ("nsl_kdd_20", "r2ad2", "ap") in cmp.index and ("nsl_kdd_20", "ae", "auc") not in cmp.index
     mnist = cmp.loc[("mnist_t10k", "r2ad2", "auc"), "note"]
     assert mnist.startswith("needs a GPU run: ran 1 epoch(s)") and "projects 2.6 h per cell" in mnist
+    ae = cmp.loc[("mnist_t10k", "ae", "auc"), "note"]
+    assert ae.startswith("ran 1 epoch(s) per training loop") and "projects 12 s per cell" in ae and "GPU" not in ae
     assert cmp.loc[("nsl_kdd_20", "devnet", "auc"), "note"] == before.set_index(["dataset", "method", "metric"]).loc[
         ("nsl_kdd_20", "devnet", "auc"), "note"]  # a judged row's note is unchanged
     paths = write_comparison(cmp.reset_index(), tmp_path)
@@ -279,7 +285,7 @@ def test_cli_writes_the_projection_and_the_report_reads_it(tmp_path, capsys):
     args = ["report", "--results", str(tmp_path / "results.csv"), "--peers", "--out"]
     assert main([*args, str(tmp_path / "rep"), "--projection", str(proj)]) == 0
     md = (tmp_path / "rep" / "paper_comparison.md").read_text()
-    assert "| R2-AD2 | AUC | – | .88 ± .02 | – |  | not run here: `alarmbench plan` projects 14.9 h per cell" in md
+    assert "| R2-AD2 | AUC | – | .88 ± .02 | – |  | not run here, a GPU row: `alarmbench plan` projects 14.9 h" in md
     capsys.readouterr()
     assert main([*args, str(tmp_path / "bad"), "--projection", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv is not a file" in capsys.readouterr().err and not (tmp_path / "bad").exists()

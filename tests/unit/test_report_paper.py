@@ -252,7 +252,8 @@ def test_projection_names_the_cost_of_gpu_rows_and_lists_rows_not_run(tmp_path):
         ("nsl_kdd_20", "devnet", "auc"), "note"]  # a judged row's note is unchanged
     paths = write_comparison(cmp.reset_index(), tmp_path)
     assert "| – |" in paths[2].read_text()
-    assert r"KDD (\texttt{nsl\_kdd\_20}) (not run)" in paths[1].read_text() and "not run ep." not in paths[1].read_text()
+    tex = paths[1].read_text()
+    assert r"KDD (\texttt{nsl\_kdd\_20}) (not run)" in tex and "not run ep." not in tex
     pd.DataFrame({"dataset": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="bad.csv: projection CSV lacks columns"):
         read_projections(tmp_path / "bad.csv")
@@ -285,7 +286,8 @@ def test_cli_writes_the_projection_and_the_report_reads_it(tmp_path, capsys):
     args = ["report", "--results", str(tmp_path / "results.csv"), "--peers", "--out"]
     assert main([*args, str(tmp_path / "rep"), "--projection", str(proj)]) == 0
     md = (tmp_path / "rep" / "paper_comparison.md").read_text()
-    assert "| R2-AD2 | AUC | – | .88 ± .02 | – |  | not run here, a GPU row: `alarmbench plan` projects 14.9 h" in md
+    assert "| R2-AD2 | AUC | – | .88 ± .02 | – |  | not run here, a GPU row: `alarmbench plan` projects 14.9 h" \
+        in md
     capsys.readouterr()
     assert main([*args, str(tmp_path / "bad"), "--projection", str(tmp_path / "nope.csv")]) == 2
     assert "nope.csv is not a file" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -22,7 +22,7 @@ GRID_N = grid.requested_n(config, TOTALS)  # cell path -> the config's n values 
 configcheck.check_jobs(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
-    plan.print_summary(config)
+    plan.print_summary(config, totals=TOTALS)  # with the effective n where a cap changes a grid's value
 RUN = config["run"]
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 

@@ -26,7 +26,8 @@ from alarmbench.report import labels as L
 from alarmbench.report.a3_table import PAPER_COLUMNS as A3_PAPER_COLUMNS
 from alarmbench.report.a3_table import a3_table
 from alarmbench.report.latex import Block, LatexTable
-from alarmbench.report.select import epochs_text, prefer_epochs, table_rows
+from alarmbench.report.select import (ablation_datasets, epochs_text, one_epochs_setting, prefer_epochs,
+                                      table_rows)
 from alarmbench.report.tables import ablation_table
 from alarmbench.report.trust import NEEDS_GPU, withhold_reduced_epochs
 
@@ -67,13 +68,11 @@ def _r2ad2_rows(summary: pd.DataFrame, table: str, experiment: str) -> list[dict
 
 
 def _ablation_epochs(summary: pd.DataFrame) -> str:
-    """The epochs of the runs an ablation mean is over ("paper", "1", "1/paper"): the data sets where
-    every snapshot count ran, as `ablation_table` takes them."""
+    """The epochs of the runs the ablation mean is over ("paper", or e.g. "1" when no data set ran
+    the papers' schedule): the data sets `ablation_table` takes (`one_epochs_setting` keeps one)."""
     rows = table_rows(summary, "known", ["test_auc", "test_ap"], methods=[*L.ABLATION, "r2ad2"])
-    rows = rows.assign(k=rows["method"].map(lambda m: L.ABLATION.get(m, 3)))
-    ks = set(rows["k"])
-    full = [d for d, part in rows.groupby("dataset") if set(part["k"]) == ks]
-    return epochs_text(rows[rows["dataset"].isin(full)], by=("experiment",)).get("known", "paper")
+    rows, _ = one_epochs_setting(rows[rows["dataset"].isin(list(ablation_datasets(summary)))])
+    return epochs_text(rows, by=("experiment",)).get("known", "paper")
 
 
 def _ablation_rows(summary: pd.DataFrame) -> list[dict]:

@@ -4,7 +4,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import configcheck, device, grid, methods, plan, slurm_profile
+from alarmbench import configcheck, device, grid, methods, plan, repairs, slurm_profile
 from alarmbench.codekeys import code_key
 from alarmbench.data import protocols, registry
 from alarmbench.evaluate.threshold_source import threshold_sources
@@ -69,6 +69,16 @@ def run_params(w, options):
     it from the config, so changing it reruns nothing."""
     run = {k: v for k, v in RUN.items() if k != "checkpoint_every_s"}
     return dict(run, epochs=grid.epochs_for(RUN, w.dataset), options=options)
+
+
+def damaged_inputs(w, **job):
+    """The records of this job's inputs that a job removed, found damaged or as its own outputs
+    when it failed on one (alarmbench.repairs; None for nearly every job): a param, so that the
+    jobs which read such a file rerun, and with them its producer, although the results
+    downstream of it are still present. `**job` and not `input`: Snakemake leaves a param whose
+    function names `input` out of the params it compares (it would follow the input's content);
+    this one depends on the input's paths only, which the wildcards fix."""
+    return repairs.history(job["input"])
 
 
 def split_protocol(w):

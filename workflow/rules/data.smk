@@ -35,6 +35,7 @@ rule prepare:
         f"{config['prepared_dir']}/{{dataset}}.npz",
     params:
         code=prepare_code,
+        damaged=damaged_inputs,
         raw_files=raw_digest,
         user_file=user_digest,
         user=USER,
@@ -55,6 +56,7 @@ rule split:
     params:
         protocol=split_protocol,
         code=code_key("alarmbench.stages.split"),
+        damaged=damaged_inputs,
         user=USER,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
@@ -74,6 +76,7 @@ rule target_split:
     params:
         protocol=split_protocol,
         code=code_key("alarmbench.stages.split"),
+        damaged=damaged_inputs,
         user=USER,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",

@@ -20,6 +20,7 @@ rule evaluate:
         threshold_from=threshold_from,
         epochs=lambda w: grid.epochs_for(RUN, w.dataset),
         code=code_key("alarmbench.stages.evaluate"),
+        damaged=damaged_inputs,
     log:
         "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
     script:
@@ -37,6 +38,7 @@ rule aggregate:
         roc=f"{config['reports_dir']}/roc.csv",
     params:
         code=code_key("alarmbench.evaluate.aggregate"),
+        damaged=damaged_inputs,
     log:
         "logs/aggregate.log",
     script:

@@ -17,6 +17,7 @@ rule extract:
     params:
         run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
         code=extract_code,
+        damaged=damaged_inputs,
         user=USER,
     wildcard_constraints:
         kind="|".join(catalog.FEATURES),

@@ -16,6 +16,7 @@ rule fit_score:
     params:
         run=lambda w: run_params(w, method_options(w.method)),
         code=fit_code,
+        damaged=damaged_inputs,
         targets_dir=group_dir,
         features=method_features,
         work_dir=lambda w: f"{cell_dir(w)}/{w.method}/work",

@@ -32,6 +32,7 @@ rule report:
         tex=f"{REP}/report.tex",
     params:
         code=code_key("alarmbench.report.build"),
+        damaged=damaged_inputs,
         peers=PEERS,
         peer_sha256={d: _sha256(p) for d, p in PEERS.items()},
     log:

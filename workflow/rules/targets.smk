@@ -16,6 +16,7 @@ rule train_target:
         target=lambda w: TARGET_FILES[w.tfile][0],
         run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
         code=target_code,
+        damaged=damaged_inputs,
         user=USER,
     wildcard_constraints:
         tfile="|".join(TARGET_FILES) or "no-target",

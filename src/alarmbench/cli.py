@@ -87,16 +87,19 @@ def _data_split(args) -> int:
 
 def _report(args) -> int:
     from alarmbench.evaluate.aggregate import combine_runs
+    from alarmbench.report.paper import read_projections
     from alarmbench.report.peers import parse_peers, resolve_peers
     from alarmbench.workflow_log import to_console
 
     to_console(quiet=args.quiet)  # each step of the build on stderr: a large report takes minutes
     peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))  # checked before writing
+    projections = read_projections(args.projection) if args.projection else None  # checked before writing
     out = Path(args.out)
     results = combine_runs(args.results, args.replace, out) if args.replace else Path(args.results)
     from alarmbench.report.build import build_reports  # imports torch (figures): after the cheap checks
 
-    written = build_reports(results, out, roc_csv=results.with_name("roc.csv"), peers=peers)
+    written = build_reports(results, out, roc_csv=results.with_name("roc.csv"), peers=peers, pdf=args.pdf,
+                            projections=projections)
     for kind, paths in written.items():
         print(f"{kind}: {len(paths)} file(s)")
     print(f"{sum(len(v) for v in written.values())} files under {out}")
@@ -173,6 +176,10 @@ def _plan(args) -> int:
     rows = plan.plan_run(config, load=args.load)
     calib = plan.load_calibration(args.calibration)
     print(plan.table(rows, calib))
+    if args.csv:
+        from alarmbench.report.paper import projection_frame
+
+        projection_frame(rows, config.get("run", {}), calib).to_csv(args.csv, index=False)
     print(f"\nCPU/cell: one cell's train_target, extract and fit_score jobs, 1 thread "
           f"({calib.step_seconds * 1e3:.2f} ms/step, {calib.flop_rate / 1e9:.0f} GFLOP/s: {calib.command}); "
           f"run in all: {plan.duration(plan.run_seconds(rows, calib))}"
@@ -274,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
                      help="runs of the authors' code per data set, a second reference beside the papers (default: "
                           "../shared/peers/authors_code_mammography.csv for mammography if present; none: --peers)")
+    rep.add_argument("--pdf", action="store_true", help="also build report.pdf (pdflatex, two passes)")
+    rep.add_argument("--projection", metavar="CSV",
+                     help="`alarmbench plan --csv` of the full suite: the projected CPU cost of the paper "
+                          "comparison's rows that need a GPU run or did not run")
     rep.set_defaults(func=_report)
 
     from alarmbench.data.registry import REGISTRY
@@ -355,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--calibrate-seconds", type=float, default=4.0, help="length of the calibration run")
     pl.add_argument("--calibration-out", metavar="JSON", help="write the calibration here")
     pl.add_argument("--threads", type=_positive, default=1, help="torch threads of the calibration run")
+    pl.add_argument("--csv", metavar="CSV", help="also write the projection per data set × method as CSV "
+                                                 "(for `alarmbench report --projection`)")
     pl.set_defaults(func=_plan)
     return parser
 

@@ -184,3 +184,15 @@ def test_reduced_epochs_are_labelled_in_table_and_csv():
     assert L.EPOCHS_NOTE in tex
     epochs = table.frame.set_index(["metric", "dataset"])["epochs"]
     assert epochs[("test_auc", "digits")] == "1" and epochs[("test_auc", "mammography")] == "paper"
+
+
+def test_method_table_when_the_reference_ran_only_on_left_out_data_sets():
+    """The combined small-real report: R2-AD2 ran (1 epoch) only on mnist_t10k, which the mean
+    leaves out, while nsl_kdd_20 ran the papers' epochs without it: no pair for the Wilcoxon test
+    (`int(NaN)` raised before), so the note says 0 data sets."""
+    from alarmbench.report.tables import method_table
+
+    recs = [record("nsl_kdd_20", "transfer", m, s) for m in ("ae", "devnet") for s in SEEDS]
+    recs += [record("mnist_t10k", "transfer", m, s, epochs=1) for m in ("r2ad2", "ae") for s in SEEDS]
+    table = method_table(summarise(records_to_frame(recs)), "transfer", "t4", "Table 4")
+    assert "No Wilcoxon test: 0 data set(s)" in table.latex.render()

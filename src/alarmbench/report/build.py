@@ -24,7 +24,7 @@ from alarmbench.report.a3_table import a3_table
 from alarmbench.report.figures import all_figures
 from alarmbench.report.plotted import Plotted, write_plotted
 from alarmbench.report.plotting import method_styles
-from alarmbench.report.paper import compare, write_comparison
+from alarmbench.report.paper import compare, read_projections, write_comparison
 from alarmbench.report.peers import load_peers, parse_peers, peer_columns, resolve_peers
 from alarmbench.report.ranking import Ranking
 from alarmbench.report.ranking_outputs import all_rankings
@@ -133,10 +133,12 @@ def _ensure_sweep_csvs(out: Path, written: list[Path]) -> list[Path]:
 
 
 def comparison(summary: pd.DataFrame, results: pd.DataFrame,
-               peers: Mapping[str, str | os.PathLike] | None = None) -> pd.DataFrame:
+               peers: Mapping[str, str | os.PathLike] | None = None,
+               projections: Mapping[tuple[str, str], float] | None = None) -> pd.DataFrame:
     """The paper comparison, with the authors'-code columns (`report.peers`) where a peer file
-    covers one of its rows (omitted otherwise, so a suite without such rows reads as before)."""
-    cmp = compare(summary)
+    covers one of its rows (omitted otherwise, so a suite without such rows reads as before), and
+    the projected cost of rows not run at the papers' epochs (`paper.read_projections`)."""
+    cmp = compare(summary, projections=projections)
     if not peers:
         return cmp
     with_peers = peer_columns(cmp, results, load_peers(peers))
@@ -145,12 +147,14 @@ def comparison(summary: pd.DataFrame, results: pd.DataFrame,
 
 def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
                   roc_csv: str | os.PathLike | None = None,
-                  peers: Mapping[str, str | os.PathLike] | None = None, pdf: bool = False) -> dict[str, list[Path]]:
+                  peers: Mapping[str, str | os.PathLike] | None = None, pdf: bool = False,
+                  projections: Mapping[tuple[str, str], float] | None = None) -> dict[str, list[Path]]:
     """Write every artefact the results support under `out_dir`; returns them by kind.
 
     `roc_csv` defaults to `roc.csv` beside `results_csv` (written by `aggregate.collect`); without
     it the ROC figures are skipped. `peers` maps a data set to a file of the authors' code's runs
-    (`report.peers`; none by default). `pdf`: also compile `report.pdf` (`compile_pdf`).
+    (`report.peers`; none by default). `pdf`: also compile `report.pdf` (`compile_pdf`). `projections`:
+    the projected CPU cost per (data set, method) (`paper.read_projections`; none by default).
     """
     out = Path(out_dir)
     log.info("report: reading %s", results_csv)
@@ -178,7 +182,7 @@ def build_reports(results_csv: str | os.PathLike, out_dir: str | os.PathLike,
     written["figures"].append(write_plotted(figures, out / "figures" / "plotted.json"))
     missing = unshown_methods(results, tables, rankings, figures)
     log.info("report: paper comparison, metrics and report.tex")
-    written["comparison"] = write_comparison(comparison(summary, results, peers), out)
+    written["comparison"] = write_comparison(comparison(summary, results, peers, projections), out)
     metrics = metrics_summary(summary)
     written["metrics"] = [out / "metrics.json"]
     write_json(written["metrics"][0], metrics)
@@ -244,9 +248,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pdf", action="store_true", help="also build report.pdf (pdflatex, two passes)")
     parser.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
                         help="the authors' code's runs per data set (default: ../shared/peers/… if present)")
+    parser.add_argument("--projection", metavar="CSV", help="`alarmbench plan --csv`: the projected CPU cost of the "
+                                                            "paper comparison's rows that did not run")
     args = parser.parse_args(argv)
     peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))
-    for kind, paths in build_reports(args.results_csv, args.out_dir, args.roc_csv, peers, args.pdf).items():
+    projections = read_projections(args.projection) if args.projection else None
+    for kind, paths in build_reports(args.results_csv, args.out_dir, args.roc_csv, peers, args.pdf,
+                                     projections).items():
         print(f"{kind}: {len(paths)} file(s)")
 
 

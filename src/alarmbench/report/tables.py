@@ -118,7 +118,8 @@ def method_table(summary: pd.DataFrame, experiment: str, name: str, caption: str
             test = wilcoxon_vs(tested, reference=reference).set_index("method")
             p = test["pvalue"]
             if test["n_datasets"].lt(MIN_DATASETS).all():
-                reason = f"No Wilcoxon test: {few_datasets(int(test['n_datasets'].max()))}."
+                # no pair at all (the reference ran only on left-out data sets): 0 data sets, not NaN
+                reason = f"No Wilcoxon test: {few_datasets(int(test['n_datasets'].max()) if len(test) else 0)}."
                 if reason not in notes:
                     notes.append(L.latex_escape(reason))
             else:

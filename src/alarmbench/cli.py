@@ -105,7 +105,8 @@ def _run(args) -> int:
     cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
                     threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s,
-                    feature_dtype=args.feature_dtype, user=user, protocol={"rng": args.rng} if args.rng != "substreams" else {})
+                    feature_dtype=args.feature_dtype, user=user,
+                    protocol={"rng": args.rng} if args.rng != "substreams" else {})
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     write_json(args.out, record)

@@ -577,8 +577,9 @@ def verify(
     """Check `path` against the published size/sha256, else against the lock entry `key`.
 
     With neither, the file's values are recorded in `lock` (when given and `pin`), but only if
-    the file passes `check_format` and has its documented shape (`remote.shape`), if any. A file without a published sha256/md5 must pass it even when
-    it matches its lock entry (an earlier version may have recorded a truncated download).
+    the file passes `check_format` and has its documented shape (`remote.shape`), if any. A
+    file without a published sha256/md5 must pass these even when it matches its lock entry (an
+    earlier version may have recorded a truncated download).
     Returns the sha256; raises ChecksumError naming the file, the expected and the actual
     value, CorruptFileError (naming the lock entry to delete, if one pins the bad file)
     when the format check fails.
@@ -604,7 +605,9 @@ def verify(
     if want_sha is not None and digest != want_sha.lower():
         hint = _stale_entry_hint(remote, path, entry, lock, key) if origin != "published" else ""
         raise _mismatch(remote, path, "sha256", want_sha, digest, origin, hint)
-    problem = (_format_problem(path, remote.name, digest) or _shape_problem(path, remote, digest)) if by_format else None
+    problem = None
+    if by_format:
+        problem = _format_problem(path, remote.name, digest) or _shape_problem(path, remote, digest)
     if problem is not None:
         if entry is not None and lock is not None:  # by_format: the lock's sha256 was the one matched
             raise CorruptFileError(

@@ -10,12 +10,12 @@ already checked types, ranges and empty lists.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from alarmbench.data import registry
+from alarmbench.data.pollution import class_counts, pollution_problem
 from alarmbench.data.protocols import check_split_protocol
 from alarmbench.evaluate.threshold_source import DEFAULT_RULE, RULES
 from alarmbench.methods.catalog import METHODS, ConfigError, check_options, is_method
@@ -113,14 +113,9 @@ def check_dataset_name(name, key: str) -> None:
 
 
 def check_pollution(config: Mapping, specs: Mapping) -> None:
-    """Every pollution level > 0 of a grid is one its data sets have the anomalies for.
-
-    Pollution relabels round(n_norm·p/(1−p)) training rows of the anomaly classes as normal
-    (SPEC §1 step 6, `splits._pollute`); checked on the rows the training split is drawn from
-    (the table outside its official test part, of which the split takes the same share of each
-    class), where the table can be read before any job: a prepared table already there, a user
-    file, an embedded data set. A table not yet downloaded is checked by the split job's warning.
-    """
+    """Every pollution level > 0 of a grid is one its data sets have the anomalies for
+    (`data.pollution`), where the table can be read before any job: a prepared table already
+    there, a user file, an embedded data set. A table not downloaded yet: the split job checks."""
     counts: dict[str, dict[str, int] | None] = {}
     for grid_name, grid in config["grids"].items():
         levels = [p for p in grid.get("pollution", [0.0]) if p > 0]
@@ -130,22 +125,11 @@ def check_pollution(config: Mapping, specs: Mapping) -> None:
                 continue  # the grid makes no polluted cell of it (grid._cells)
             if name not in counts:
                 counts[name] = _class_counts(name, spec, config)
-            if counts[name] is None:
-                continue
-            for experiment in grid["experiments"]:
-                setup = spec.preset(experiment)
-                normal = sum(counts[name].get(c, 0) for c in setup.normal)
-                anomalies = sum(counts[name].get(c, 0) for c in setup.all_anomalies)
+            for experiment in grid["experiments"] if counts[name] is not None else ():
                 for p in levels:
-                    needed = round(normal * p / (1 - p))
-                    if needed > anomalies:
-                        # p/(1-p)·normal ≤ anomalies  ⇔  p ≤ anomalies / (normal + anomalies)
-                        most = math.floor(1000 * anomalies / max(normal + anomalies, 1)) / 1000
-                        raise ConfigError(
-                            f"grids.{grid_name}.pollution: {p} needs more anomalies than data set {name!r} has "
-                            f"(experiment {experiment}): pollution relabels round(n_normal·p/(1−p)) anomaly rows "
-                            f"as normal, {needed} for its {normal} normal rows, but it has {anomalies} rows of the "
-                            f"anomaly classes {list(setup.all_anomalies)}; pollution can be at most {most} there")
+                    problem = pollution_problem(name, experiment, spec.preset(experiment), counts[name], p)
+                    if problem:
+                        raise ConfigError(f"grids.{grid_name}.pollution: {problem}")
 
 
 def _class_counts(name: str, spec, config: Mapping) -> dict[str, int] | None:
@@ -160,17 +144,14 @@ def _class_counts(name: str, spec, config: Mapping) -> dict[str, int] | None:
     prepared = Path(config.get("prepared_dir", "data/prepared")) / f"{name}.npz"
     if user is not None and not is_variant(user):  # the user's file itself: a prepared copy may be stale
         table = load(spec, source, local_user_files(spec, source))
-        labels, is_test = table.labels, table.is_test
-    elif prepared.is_file():
+        return class_counts(table.labels, table.is_test)
+    if prepared.is_file():
         with np.load(prepared, allow_pickle=False) as z:  # two small members, not X
-            labels, is_test = z["labels"], (z["is_test"] if len(z["is_test"]) else None)
-    elif user is None and not any(s.files for s in spec.sources):  # embedded (scikit-learn's tables)
+            return class_counts(z["labels"], z["is_test"] if len(z["is_test"]) else None)
+    if user is None and not any(s.files for s in spec.sources):  # embedded (scikit-learn's tables)
         table = load(spec, source, {})
-        labels, is_test = table.labels, table.is_test
-    else:
-        return None
-    values, n = np.unique(labels if is_test is None else labels[~is_test], return_counts=True)
-    return {str(v): int(c) for v, c in zip(values, n)}
+        return class_counts(table.labels, table.is_test)
+    return None
 
 
 def _check_n(where: str, value, datasets: list[str]) -> None:

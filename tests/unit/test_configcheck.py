@@ -16,6 +16,9 @@ import yaml
 from alarmbench.cli import main
 from alarmbench.configcheck import DATASET_NAME, check_config, check_dataset_name, check_jobs
 from alarmbench.data import registry
+from alarmbench.data.prepare import Prepared
+from alarmbench.errors import InputError
+from alarmbench.stages.split import split_stage
 from alarmbench.grid import expand
 from alarmbench.methods.catalog import ConfigError
 
@@ -202,3 +205,17 @@ def test_a_bad_name_or_pollution_fails_before_any_job(change, message, tmp_path)
     assert result.returncode != 0 and message in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+
+
+def test_the_split_job_checks_pollution_on_a_table_that_was_downloaded_after_the_config_check(tmp_path):
+    labels = np.array(["1"] * 60 + ["2"] * 30 + ["3"] * 10 + ["4"] * 20 + ["5"] * 40)
+    Prepared("covtype", np.zeros((len(labels), 2)), labels, labels, None, None, {"dataset": "covtype"}).save(
+        tmp_path / "covtype.npz")
+    cell = dict(prepared=str(tmp_path / "covtype.npz"), dataset="covtype", experiment="known", seed=110,
+                n_anomalies=10, protocol={}, out_npz=str(tmp_path / "split.npz"), out_json=str(tmp_path / "split.json"))
+    with pytest.raises(InputError, match=r"^pollution: 0\.5 needs more anomalies than data set 'covtype' .*100 for "
+                                         r"its 100 normal rows, but it has 60 rows .*at most 0\.375 there"):
+        split_stage(**cell, pollution=0.5)
+    assert not (tmp_path / "split.npz").exists()
+    split_stage(**cell, pollution=0.3)
+    assert (tmp_path / "split.npz").exists()

@@ -626,13 +626,17 @@ def test_complete_file_without_content_length_is_pinned(
     assert sorted(p.name for p in raw.iterdir()) == [name]  # no marker of an unpinned copy
 
 
+def _csv_source(server: Server, shape: tuple[int, int] | None = None) -> Source:
+    return Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),), shape=shape),), loader="any")
+
+
 def test_table_cut_at_a_row_boundary_without_length_is_used_but_never_pinned(
     server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Half the rows, sent without a length: it reads as a whole table, so nothing can tell it is cut.
     lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
     server.routes["/u.csv"] = close_delimited(AT_ROW)
-    source = Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),)),), loader="any")
+    source = _csv_source(server)
 
     with caplog.at_level(logging.WARNING, logger=dl.__name__):
         files = fetch_source("ds", source, raw, lock=lock, **FAST)
@@ -661,7 +665,7 @@ def test_unpinned_copy_is_used_again_when_it_cannot_be_fetched_again(
 ) -> None:
     lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
     server.routes["/u.csv"] = close_delimited(AT_ROW)
-    source = Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),)),), loader="any")
+    source = _csv_source(server)
     fetch_source("ds", source, raw, lock=lock, **FAST)
     server.routes["/u.csv"] = status(404)  # offline, or gone
 
@@ -678,7 +682,7 @@ def test_unpinned_copy_is_used_again_when_it_cannot_be_fetched_again(
 def test_documented_shape_refuses_a_table_cut_at_a_row_boundary(server: Server, tmp_path: Path, route) -> None:
     lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
     server.routes["/u.csv"] = route(AT_ROW)  # even a server that announces the short length is not believed
-    source = Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),), shape=(ROWS, 3)),), loader="any")
+    source = _csv_source(server, shape=(ROWS, 3))
 
     with pytest.raises(CorruptFileError) as exc:
         fetch_source("ds", source, raw, lock=lock, **FAST)
@@ -696,7 +700,7 @@ def test_documented_shape_exposes_a_lock_entry_pinning_half_a_table(server: Serv
     (raw / "u.csv").write_bytes(AT_ROW)
     lock.record("ds/u.csv", sha(AT_ROW), len(AT_ROW))
     server.routes["/u.csv"] = serve(CSV)
-    source = Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),), shape=(ROWS, 3)),), loader="any")
+    source = _csv_source(server, shape=(ROWS, 3))
 
     with pytest.raises(CorruptFileError) as exc:
         fetch_source("ds", source, raw, lock=lock, **FAST)

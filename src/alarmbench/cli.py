@@ -147,7 +147,8 @@ def _run(args) -> int:
     cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
                     args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
                     threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s,
-                    user=user, protocol={"rng": args.rng} if args.rng != "substreams" else {})
+                    feature_dtype=args.feature_dtype, user=user,
+                    protocol={"rng": args.rng} if args.rng != "substreams" else {})
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
     out = Path(args.out) if args.out else CLI_OUT / "run" / (
@@ -335,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--precision", choices=PRECISIONS, default="tf32",
                    help="CUDA float32 math: fp32 (IEEE), tf32 (default; TensorFlow's default on Ampere+), bf16 "
                         "(tf32 + bf16 autocast of the alarms' training forward passes); no effect on CPU but bf16's autocast")
+    r.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16",
+                   help="cached features (R2-AD2's gradients, A³'s activations) are rounded to this dtype, as the "
+                        "workflow's run.feature_dtype (default float16)")
     r.add_argument("--max-fpr", type=float, help="A³ threshold rule: F1/precision/recall on test at the validation "
                                                  "threshold under this FPR (default 0.05 for a3-* experiments)")
     r.add_argument("--threads", type=_positive, default=1,

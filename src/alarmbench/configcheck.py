@@ -1,20 +1,29 @@
 """Checks of a workflow configuration that its JSON schema cannot express, run before any job.
 
 Each error names the key, the value and what is accepted: a method option nobody declares, a
-misspelled method, data set or experiment, a per-data-set key for a data set that is not
-configured, a grid that yields no job. The schema (workflow/schemas/config.schema.yaml) has
+misspelled method, data set or experiment, a data-set name that cannot be a folder name, a
+per-data-set key for a data set that is not configured, a pollution level the table has too few
+anomalies for, a grid that yields no job. The schema (workflow/schemas/config.schema.yaml) has
 already checked types, ranges and empty lists.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from alarmbench.data import registry
+from alarmbench.data.pollution import class_counts, pollution_problem
 from alarmbench.data.protocols import check_split_protocol
 from alarmbench.evaluate.threshold_source import DEFAULT_RULE, RULES
 from alarmbench.methods.catalog import METHODS, ConfigError, check_options, is_method
+
+
+# Data-set names become folder and file names and the workflow's `dataset` wildcard: no '/', '..',
+# spaces or dots (common.smk constrains the wildcard with this very pattern).
+DATASET_NAME = r"[A-Za-z0-9_\-]+"
 
 
 def _closest(name: str, known: Iterable[str]) -> str:
@@ -31,6 +40,7 @@ def check_config(config: dict) -> None:
     from alarmbench.grid import configured_datasets
 
     user = config.get("user_datasets") or {}
+    check_dataset_names(config)
     known = set(registry.REGISTRY) | set(user)
     if not config.get("datasets") and not user:
         raise ConfigError("datasets: no data set configured; list registered data sets under datasets "
@@ -47,6 +57,7 @@ def check_config(config: dict) -> None:
             check_user_config(name, entry)
     specs = {name: registry.get(name, user) for name in datasets}
     all_presets = {p for spec in [*registry.REGISTRY.values(), *specs.values()] for p in spec.presets}
+    check_pollution(config, specs)
     _check_per_dataset("run.epochs", config.get("run", {}).get("epochs"), datasets)
     _check_per_dataset("max_fpr", config.get("max_fpr"), datasets)
     if config.get("a3_threshold", DEFAULT_RULE) not in RULES:
@@ -85,6 +96,62 @@ def check_config(config: dict) -> None:
                 raise ConfigError(f"{where}.experiments: unknown experiment {experiment!r}"
                                   f"{_closest(experiment, presets)}; experiments of "
                                   f"{'its data sets' if grid.get('datasets') else 'the data sets'}: {_names(presets)}")
+
+
+def check_dataset_names(config: Mapping) -> None:
+    """Every data-set name under `datasets` and `user_datasets` matches DATASET_NAME."""
+    for key in ("datasets", "user_datasets"):
+        for name in config.get(key) or ():
+            check_dataset_name(name, key)
+
+
+def check_dataset_name(name, key: str) -> None:
+    if not isinstance(name, str) or not re.fullmatch(DATASET_NAME, name):
+        raise ConfigError(f"{key}: data set name {name!r} is not allowed: a name becomes folder and file names "
+                          f"of the workflow, so it may hold only letters, digits, '_' and '-' (no '/', '..', "
+                          f"dots or spaces)")
+
+
+def check_pollution(config: Mapping, specs: Mapping) -> None:
+    """Every pollution level > 0 of a grid is one its data sets have the anomalies for
+    (`data.pollution`), where the table can be read before any job: a prepared table already
+    there, a user file, an embedded data set. A table not downloaded yet: the split job checks."""
+    counts: dict[str, dict[str, int] | None] = {}
+    for grid_name, grid in config["grids"].items():
+        levels = [p for p in grid.get("pollution", [0.0]) if p > 0]
+        for name in (grid.get("datasets") or specs) if levels else ():
+            spec = specs[name]
+            if not spec.pollution or not all(e in spec.presets for e in grid["experiments"]):
+                continue  # the grid makes no polluted cell of it (grid._cells)
+            if name not in counts:
+                counts[name] = _class_counts(name, spec, config)
+            for experiment in grid["experiments"] if counts[name] is not None else ():
+                for p in levels:
+                    problem = pollution_problem(name, experiment, spec.preset(experiment), counts[name], p)
+                    if problem:
+                        raise ConfigError(f"grids.{grid_name}.pollution: {problem}")
+
+
+def _class_counts(name: str, spec, config: Mapping) -> dict[str, int] | None:
+    """Rows per class outside the official test part, where readable before any job; else None."""
+    import numpy as np
+
+    from alarmbench.data.prepare import load, local_user_files
+    from alarmbench.data.userdata import is_variant
+
+    user = (config.get("user_datasets") or {}).get(name)
+    source = spec.sources[0]
+    prepared = Path(config.get("prepared_dir", "data/prepared")) / f"{name}.npz"
+    if user is not None and not is_variant(user):  # the user's file itself: a prepared copy may be stale
+        table = load(spec, source, local_user_files(spec, source))
+        return class_counts(table.labels, table.is_test)
+    if prepared.is_file():
+        with np.load(prepared, allow_pickle=False) as z:  # two small members, not X
+            return class_counts(z["labels"], z["is_test"] if len(z["is_test"]) else None)
+    if user is None and not any(s.files for s in spec.sources):  # embedded (scikit-learn's tables)
+        table = load(spec, source, {})
+        return class_counts(table.labels, table.is_test)
+    return None
 
 
 def _check_n(where: str, value, datasets: list[str]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from alarmbench.stages.fit import fit_and_score
 
 log = logging.getLogger(__name__)
 
+FEATURE_DTYPES = ("float16", "float32")  # as workflow/schemas/config.schema.yaml run.feature_dtype
+
 
 @dataclass
 class CellSpec:
@@ -37,6 +41,7 @@ class CellSpec:
     device: str | None = None
     options: dict = field(default_factory=dict)
     precision: str = "tf32"  # device.set_precision
+    feature_dtype: str = "float16"  # the feature caches' dtype (run.feature_dtype of the workflow)
     threads: int = 1
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
     protocol: dict = field(default_factory=dict)  # split-protocol switches (SplitParams: rng, holdout_redraws, …)
@@ -51,6 +56,8 @@ class CellSpec:
         if int(self.seed) < 0:
             raise ValueError(f"seed must be ≥ 0, got {self.seed}")
         catalog.check_options(self.method, self.options)
+        if self.feature_dtype not in FEATURE_DTYPES:
+            raise ValueError(f"feature_dtype must be one of {', '.join(FEATURE_DTYPES)}, got {self.feature_dtype!r}")
 
     def split_protocol(self) -> dict:
         """The split switches; the hold-out re-draw, when an option asks for it, is stored unless set."""
@@ -68,8 +75,9 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
     matter, epochs, device, precision and the split's recorded inputs and protocol."""
     decl = catalog.method(cell.method)
     run, split_id = cell.run_params(), json.dumps(split.meta, sort_keys=True, default=str)
+    reads = {"feature_dtype": cell.feature_dtype} if decl.features else {}
     fit = job_fingerprint(code_key("alarmbench.stages.fit", f"alarmbench.methods.{decl.module}"),
-                          {**run, "split": split_id})
+                          {**run, **reads, "split": split_id})
     targets = {}
     names = catalog.targets_read(cell.method)
     for name in [*names, *(catalog.TARGETS[t].starts_from for t in names if catalog.TARGETS[t].starts_from)]:
@@ -98,12 +106,20 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
     log.info("run: method %s on %s, experiment %s, seed %d, %s, pollution %g", cell.method, cell.dataset,
              cell.experiment, cell.seed, held, cell.pollution)
     fingerprint, targets = _fingerprints(split, cell)
-    ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
-                      targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,
-                      fingerprint=fingerprint, trains=None, user=cell.user, progress=progress,
-                      method=cell.method)
-    ctx.target_fingerprints = targets
-    scores, info = fit_and_score(split, cell.method, ctx)
+    with ExitStack() as stack:
+        scratch = None
+        if _reads_cached_features(cell):  # the caches, and the targets they come from, need a place
+            if work_dir:
+                Path(work_dir).mkdir(parents=True, exist_ok=True)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="alarmbench-run-", dir=work_dir)))
+        targets_dir = Path(work_dir) / "targets" if work_dir else scratch / "targets" if scratch else None
+        ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
+                          targets_dir=targets_dir, work_dir=work_dir, fingerprint=fingerprint, trains=None,
+                          user=cell.user, progress=progress, method=cell.method)
+        ctx.target_fingerprints = targets
+        if scratch is not None:
+            ctx.features = _cache_features(split, cell, ctx, scratch)
+        scores, info = fit_and_score(split, cell.method, ctx)
     if scores_out is not None:
         from alarmbench.fileio import write_npz
 
@@ -111,3 +127,22 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
     record_cell = cell_record(dataset=cell.dataset, experiment=cell.experiment, n_anomalies=n,
                               pollution=cell.pollution, seed=cell.seed, epochs=cell.epochs) | {"method": cell.method}
     return evaluate_record(split, scores, info, record_cell, cell.max_fpr)
+
+
+def _reads_cached_features(cell: CellSpec) -> bool:
+    """Whether the workflow's fit of this method reads cached features (R2-AD2 with a chain per k
+    reads none: the workflow refuses that option, and its chains are not the cached one)."""
+    return bool(catalog.method(cell.method).features) and not cell.options.get("snapshots_per_k", False)
+
+
+def _cache_features(split: Split, cell: CellSpec, ctx, root: Path) -> dict[str, dict[str, Path]]:
+    """Write the method's features through the extract job's code into `root`, in the workflow's
+    dtype: the fit then reads what the workflow's fit reads (fp16 rounding included)."""
+    from alarmbench.stages.extract import write_features
+
+    features = {}
+    for kind in catalog.method(cell.method).features:
+        dirs = {part: root / "features" / kind / part for part in ("train", "val", "test")}
+        write_features(split, ctx, kind, dirs, dtype=cell.feature_dtype)
+        features[kind] = dirs
+    return features

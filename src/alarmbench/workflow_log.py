@@ -107,8 +107,13 @@ def _describe(job) -> str:
 @contextlib.contextmanager
 def logged(path: str, job=None) -> Iterator[None]:
     """Run the block with everything it says going to the log file `path` (overwritten). `job`:
-    the script's `snakemake` object, whose rule and wildcards head the file. An error's line or
-    traceback goes to the console too (written after stdout and stderr are restored)."""
+    the script's `snakemake` object, whose rule and wildcards head the file; the process then
+    also ends when the Snakemake that started it does (`jobprocess.end_with_parent`). An error's
+    line or traceback goes to the console too (written after stdout and stderr are restored)."""
+    if type(job).__module__.split(".")[0] == "snakemake":  # a real job (tests pass stand-ins)
+        from alarmbench.jobprocess import end_with_parent
+
+        end_with_parent()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     with open(path, "w", buffering=1, encoding="utf-8", errors="backslashreplace") as fh:

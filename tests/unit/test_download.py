@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import http.server
@@ -595,26 +596,118 @@ def test_close_delimited_truncated_file_is_refused(
     assert not (raw / name).exists() and not (raw / f"{name}.part").exists()
 
 
+ROWS = CSV.count(b"\n") - 1  # data rows of CSV (500), header not counted
+AT_ROW = CSV[: CSV.index(b"\n") + 1 + 11 * (ROWS // 2)]  # the header and half the rows, cut at a row boundary
+
+
 @pytest.mark.parametrize(
-    "name, body, route",
-    [("u.csv", CSV, close_delimited), ("7_x.npz", NPZ, close_delimited), ("f.bin", BODY, chunked)],
-    ids=["csv-close-delimited", "npz-close-delimited", "chunked"],
+    "remote, body, route",
+    [
+        (RemoteFile("u.csv", shape=(ROWS, 3)), CSV, close_delimited),  # length proven by the documented shape
+        (RemoteFile("7_x.npz"), NPZ, close_delimited),  # by the zip's own framing
+        (RemoteFile("f.bin"), BODY, chunked),  # by the server's chunked framing
+    ],
+    ids=["csv-documented-shape", "npz-close-delimited", "chunked"],
 )
 def test_complete_file_without_content_length_is_pinned(
-    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, body: bytes, route
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture, remote: RemoteFile, body: bytes, route
 ) -> None:
-    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    lock, raw, name = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw", remote.name
     server.routes["/" + name] = route(body)
-    source = Source(files=(RemoteFile(name, urls=(server.url("/" + name),)),), loader="any")
+    remote = dataclasses.replace(remote, urls=(server.url("/" + name),))
+    source = Source(files=(remote,), loader="any")
 
     with caplog.at_level(logging.WARNING, logger=dl.__name__):
         files = fetch_source("ds", source, raw, lock=lock, **FAST)
 
     assert files[name].read_bytes() == body
     assert lock.get(f"ds/{name}") == {"sha256": sha(body), "size": len(body)}
-    warned = [r.getMessage() for r in caplog.records if "cannot be proven complete" in r.getMessage()]
-    assert bool(warned) == (route is close_delimited)  # chunked framing is the server's own length
-    assert all(name in w for w in warned)
+    assert caplog.records == []  # proven complete: nothing to warn about
+    assert sorted(p.name for p in raw.iterdir()) == [name]  # no marker of an unpinned copy
+
+
+def _csv_source(server: Server, shape: tuple[int, int] | None = None) -> Source:
+    return Source(files=(RemoteFile("u.csv", urls=(server.url("/u.csv"),), shape=shape),), loader="any")
+
+
+def test_table_cut_at_a_row_boundary_without_length_is_used_but_never_pinned(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Half the rows, sent without a length: it reads as a whole table, so nothing can tell it is cut.
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    server.routes["/u.csv"] = close_delimited(AT_ROW)
+    source = _csv_source(server)
+
+    with caplog.at_level(logging.WARNING, logger=dl.__name__):
+        files = fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    assert files["u.csv"].read_bytes() == AT_ROW  # used for this run ...
+    assert lock.entries() == {}  # ... and not pinned
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "u.csv" in warning and "cannot be proven complete" in warning and "NOT pinned" in warning
+    assert str(lock.path) in warning and "'ds/u.csv'" in warning
+
+    # The next fetch downloads it again, and a copy with a length replaces it and is pinned.
+    server.routes["/u.csv"] = serve(CSV)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=dl.__name__):
+        assert fetch_source("ds", source, raw, lock=lock, **FAST)["u.csv"].read_bytes() == CSV
+    assert len(server.hits("/u.csv")) == 2
+    assert lock.entries() == {"ds/u.csv": {"sha256": sha(CSV), "size": len(CSV)}}
+    assert caplog.records == []
+    assert fetch_source("ds", source, raw, lock=lock, **FAST)["u.csv"].read_bytes() == CSV
+    assert len(server.hits("/u.csv")) == 2  # pinned and local: no more downloads
+    assert sorted(p.name for p in raw.iterdir()) == ["u.csv"]
+
+
+def test_unpinned_copy_is_used_again_when_it_cannot_be_fetched_again(
+    server: Server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    server.routes["/u.csv"] = close_delimited(AT_ROW)
+    source = _csv_source(server)
+    fetch_source("ds", source, raw, lock=lock, **FAST)
+    server.routes["/u.csv"] = status(404)  # offline, or gone
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger=dl.__name__):
+        assert fetch_source("ds", source, raw, lock=lock, **FAST)["u.csv"].read_bytes() == AT_ROW
+
+    assert lock.entries() == {}
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "could not fetch it again" in warning and "HTTP 404" in warning and "not pinned" in warning
+
+
+@pytest.mark.parametrize("route", [close_delimited, serve], ids=["no-length", "content-length"])
+def test_documented_shape_refuses_a_table_cut_at_a_row_boundary(server: Server, tmp_path: Path, route) -> None:
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    server.routes["/u.csv"] = route(AT_ROW)  # even a server that announces the short length is not believed
+    source = _csv_source(server, shape=(ROWS, 3))
+
+    with pytest.raises(CorruptFileError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    message = str(exc.value)
+    assert f"{ROWS // 2} data rows, the registry documents {ROWS}" in message and server.url("/u.csv") in message
+    assert lock.entries() == {}
+    assert not raw.exists() or list(raw.iterdir()) == []
+
+
+def test_documented_shape_exposes_a_lock_entry_pinning_half_a_table(server: Server, tmp_path: Path) -> None:
+    # What an earlier version left: half the rows under the final name, pinned.
+    lock, raw = HashLock(tmp_path / "checksums.lock.json"), tmp_path / "raw"
+    raw.mkdir()
+    (raw / "u.csv").write_bytes(AT_ROW)
+    lock.record("ds/u.csv", sha(AT_ROW), len(AT_ROW))
+    server.routes["/u.csv"] = serve(CSV)
+    source = _csv_source(server, shape=(ROWS, 3))
+
+    with pytest.raises(CorruptFileError) as exc:
+        fetch_source("ds", source, raw, lock=lock, **FAST)
+
+    assert exc.value.lock_entry == (lock.path, "ds/u.csv")
+    assert "Delete the entry" in str(exc.value) and f"registry documents {ROWS}" in str(exc.value)
+    assert not (raw / "u.csv").exists()
 
 
 def test_lock_entry_pinning_a_corrupt_file_names_the_entry_to_delete(server: Server, tmp_path: Path) -> None:

@@ -226,7 +226,7 @@ def final_outputs():
 
 
 wildcard_constraints:
-    dataset="[A-Za-z0-9_\-]+",
+    dataset=configcheck.DATASET_NAME,
     experiment="[A-Za-z0-9\-]+",
     n="[0-9]+|half",
     p="[0-9.e\-]+",

@@ -11,11 +11,14 @@ For one `RemoteFile` the routes are, in order:
    member extracted.
 
 Verification uses the published sha256/size when known; otherwise the values seen the
-first time are recorded in a `HashLock` file and every later fetch must match them. Such a
-file is recorded only once it arrived complete by the server's own length (Content-Length,
-the Content-Range total, or chunked framing) and it passes `check_format` for its kind (a
-zip opens and its members read, a CSV's rows are whole, ...); a server that sends no length
-at all can only be trusted through that format check, and a warning says so.
+first time are recorded in a `HashLock` file and every later fetch must match them. A file
+without a published checksum must pass `check_format` for its kind (a zip opens and its
+members read, a CSV's rows are whole, a table has its documented rows × columns, ...), and a
+download is recorded ("pinned") only when its length is proven: by the server (Content-Length,
+the Content-Range total, chunked framing), by the file's own framing (zip, gzip), or by the
+registry's documented shape (`RemoteFile.shape`), which it must have. Otherwise (a table sent
+without any length can be cut at a row boundary and still read as a table) it is used for this
+run, not pinned, with a warning; a marker beside it makes the next fetch download it again.
 Nothing ever appears under a final name unless it is complete and verified (docs/protocol.md#data-sources).
 Registration-gated sources are never downloaded: `ManualDownloadRequired` names the portal
 and the exact path where each missing file must go.
@@ -207,6 +210,8 @@ def fetch_file(
     dest = Path(dest_dir) / remote.name
     key = key or remote.name
     tried: list[str] = []
+    if _unpinned_marker(dest).exists() and dest.is_file():  # unproven earlier download: try for a proven one
+        return _refetch_unpinned(remote, dest, mirror, lock, key, tried, download_kwargs)
     path = _existing(remote, dest, lock, key, tried, discard_corrupt=True) or _from_mirror(
         remote, dest, mirror, lock, key, tried
     )
@@ -215,6 +220,42 @@ def fetch_file(
     if remote.archive is not None:
         return _from_archive(remote, dest, mirror, lock, key, tried, download_kwargs)
     return _from_urls(remote, dest, lock, key, tried, download_kwargs)
+
+
+def _unpinned_marker(dest: Path) -> Path:
+    """Beside a file that was downloaded without a proven length and so is not in the lock."""
+    return dest.with_name(f".{dest.name}.unpinned")
+
+
+def _refetch_unpinned(
+    remote: RemoteFile,
+    dest: Path,
+    mirror: str | os.PathLike | None,
+    lock: HashLock | None,
+    key: str,
+    tried: list[str],
+    download_kwargs: dict[str, Any],
+) -> Path:
+    """`dest` was used unpinned by an earlier run: fetch it again (mirror, then URLs) so that a
+    proven copy can replace and pin it; if nothing can be fetched, use it once more, unpinned."""
+    try:
+        return _from_mirror(remote, dest, mirror, lock, key, tried) or _from_urls(
+            remote, dest, lock, key, tried, download_kwargs
+        )
+    except ChecksumError:  # a mismatch or a damaged download is the user's to see, not to paper over
+        raise
+    except DownloadError as err:
+        if not dest.is_file():
+            raise
+        verify(dest, remote, lock=lock, key=key, pin=False)
+        log.warning(
+            "%s: could not fetch it again (%s); using %s from an earlier download whose length was never proven, "
+            "still not pinned",
+            remote.name,
+            str(err).replace("\n", " "),
+            dest,
+        )
+        return dest
 
 
 def _existing(
@@ -278,6 +319,7 @@ def _from_mirror(
             errors.append(err)
             continue
         _place(found, dest)
+        _unpinned_marker(dest).unlink(missing_ok=True)  # verified against the lock or now pinned in it
         log.info("%s: taken from mirror %s", remote.name, found)
         return dest
     if len(errors) == 1:
@@ -310,6 +352,8 @@ def _from_urls(
             continue  # the next URL may serve the same file
         # A close-delimited body (no length from the server) may have been cut short unnoticed.
         unproven = not complete and not published
+        # Pinned only with a proven length: the file's own framing, or its documented shape.
+        proven_by = _length_proof(remote) if unproven else "server"
         # Verify before the rename: the final name only ever holds a good file.
         try:
             if unproven and _format_checker(remote.name) is None:
@@ -317,7 +361,7 @@ def _from_urls(
                     f"{remote.name}: the server sent no length, so the download cannot be proven complete, "
                     f"and files of this kind have no format check"
                 )
-            verify(part, remote, lock=lock, key=key)
+            verify(part, remote, lock=lock, key=key, pin=proven_by is not None)
         except CorruptFileError as err:
             part.unlink(missing_ok=True)  # never resume from, or use, a bad download
             if err.lock_entry is not None:  # the lock pins these very bytes: another URL cannot help
@@ -329,19 +373,47 @@ def _from_urls(
         except ChecksumError as err:
             part.unlink(missing_ok=True)  # never resume from, or use, a bad download
             raise ChecksumError(f"{err} (downloaded from {url}; deleted)") from None
-        if unproven:
-            log.warning(
-                "%s: %s sent no Content-Length, so the download cannot be proven complete; "
-                "accepted because it passes the format check for its kind",
-                remote.name,
-                url,
-            )
+        marker = _unpinned_marker(dest)
+        if proven_by is None:
+            _warn_unpinned(remote, url, dest, lock, key)
+            marker.touch()  # before the file appears: never an unmarked unpinned copy
+        elif unproven:
+            log.info("%s: %s sent no length; its %s proves it complete", remote.name, url, proven_by)
         os.replace(part, dest)
+        if proven_by is not None:
+            marker.unlink(missing_ok=True)
         return dest
     if not remote.urls:
         tried.append("no download URL known")
     error = _give_up(remote.name, tried)
     raise CorruptFileError(str(error)) if corrupt else error
+
+
+def _length_proof(remote: RemoteFile) -> str | None:
+    """What proves a download complete that came without a length from the server, or None.
+
+    Zip (central directory at the end) and gzip (trailer with CRC and length) fail their format
+    check when cut anywhere; a text table cut at a row boundary reads as a shorter table, so
+    only its documented shape (checked by `verify`) can prove it whole.
+    """
+    suffix = Path(remote.name).suffix.lower()
+    if suffix in _SELF_DELIMITED:
+        return f"{suffix} framing"
+    if remote.shape is not None and _format_checker(remote.name) is _check_table:
+        return f"documented shape ({remote.shape[0]} rows × {remote.shape[1]} columns)"
+    return None
+
+
+def _warn_unpinned(remote: RemoteFile, url: str, dest: Path, lock: HashLock | None, key: str) -> None:
+    pinned = "" if lock is None else f"; it is used for this run but NOT pinned in {lock.path} (entry {key!r})"
+    log.warning(
+        "%s: %s sent no Content-Length and the registry documents no rows × columns for it, so the download "
+        "cannot be proven complete (a table cut at a row boundary still reads as a table)%s; the next fetch "
+        "downloads it again",
+        remote.name,
+        url,
+        pinned,
+    )
 
 
 def _from_archive(
@@ -495,13 +567,19 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def verify(
-    path: str | os.PathLike, remote: RemoteFile, *, lock: HashLock | None = None, key: str | None = None
+    path: str | os.PathLike,
+    remote: RemoteFile,
+    *,
+    lock: HashLock | None = None,
+    key: str | None = None,
+    pin: bool = True,
 ) -> str:
     """Check `path` against the published size/sha256, else against the lock entry `key`.
 
-    With neither, the file's values are recorded in `lock` (when given), but only if the
-    file passes `check_format`. A file without a published sha256/md5 must pass it even when
-    it matches its lock entry (an earlier version may have recorded a truncated download).
+    With neither, the file's values are recorded in `lock` (when given and `pin`), but only if
+    the file passes `check_format` and has its documented shape (`remote.shape`), if any. A
+    file without a published sha256/md5 must pass these even when it matches its lock entry (an
+    earlier version may have recorded a truncated download).
     Returns the sha256; raises ChecksumError naming the file, the expected and the actual
     value, CorruptFileError (naming the lock entry to delete, if one pins the bad file)
     when the format check fails.
@@ -527,7 +605,9 @@ def verify(
     if want_sha is not None and digest != want_sha.lower():
         hint = _stale_entry_hint(remote, path, entry, lock, key) if origin != "published" else ""
         raise _mismatch(remote, path, "sha256", want_sha, digest, origin, hint)
-    problem = _format_problem(path, remote.name, digest) if by_format else None
+    problem = None
+    if by_format:
+        problem = _format_problem(path, remote.name, digest) or _shape_problem(path, remote, digest)
     if problem is not None:
         if entry is not None and lock is not None:  # by_format: the lock's sha256 was the one matched
             raise CorruptFileError(
@@ -537,7 +617,7 @@ def verify(
                 lock_entry=(lock.path, key),
             )
         raise CorruptFileError(f"{remote.name}: {path} is {problem}; not recorded in the lock")
-    if want_sha is None and lock is not None:
+    if want_sha is None and lock is not None and pin:
         lock.record(key, digest, size)
     return digest
 
@@ -587,9 +667,9 @@ def _stale_entry_hint(
 
 # --------------------------------------------------------------------------- format checks
 
-# Formats already found valid in this process, as (checker, sha256): a file that several
+# Formats (and shapes) already found valid in this process, as (checker, sha256): a file that several
 # archive members or data sets share is not decompressed again.
-_FORMAT_OK: set[tuple[str, str]] = set()
+_FORMAT_OK: set[tuple[Any, ...]] = set()
 _TEXT_PROBE = 1 << 16  # bytes read at each end of a text table
 _HTML = (b"<!doctype html", b"<html")
 
@@ -625,6 +705,27 @@ def _format_problem(path: Path, name: str, digest: str | None = None) -> str | N
         return f"not {what}: {type(err).__name__}: {err}"
     if digest is not None:
         _FORMAT_OK.add((checker.__name__, digest))
+    return None
+
+
+def _shape_problem(path: Path, remote: RemoteFile, digest: str) -> str | None:
+    """How `path` differs from the table shape its registry entry documents, or None."""
+    if remote.shape is None or ("shape", digest, remote.shape) in _FORMAT_OK:
+        return None
+    want_rows, want_columns = remote.shape
+    rows = 0
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=_delimiter(fh.readline().removeprefix("\ufeff")) or ",")
+        for row in reader:  # every row: a table cut at a row boundary has only fewer rows
+            if not row:
+                continue
+            if len(row) != want_columns:
+                line = reader.line_num + 1  # the header was read before the reader started
+                return f"not the documented table: line {line} has {len(row)} fields, not {want_columns}"
+            rows += 1
+    if rows != want_rows:
+        return f"not the documented table: {rows} data rows, the registry documents {want_rows}"
+    _FORMAT_OK.add(("shape", digest, remote.shape))
     return None
 
 
@@ -713,6 +814,9 @@ def _delimiter(line: str) -> str | None:
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] > 1 else None
 
+
+# Kinds whose own framing shows where they end: a cut anywhere fails their format check.
+_SELF_DELIMITED = frozenset({".zip", ".npz", ".gz", ".tgz"})
 
 _FORMAT_CHECKS = {
     ".zip": _check_zip,

@@ -105,6 +105,9 @@ def _portal(files: tuple[RemoteFile, ...], loader: str, portal: str, note: str =
     return Source(files, loader=loader, portal=portal, note=note)
 
 
+# Kaggle's description: 284,807 transactions; Time, V1-V28, Amount and Class (no checksum published).
+CREDITCARD_SHAPE = (284_807, 31)
+
 KDD_PORTAL = "https://www.unb.ca/cic/datasets/nsl.html"
 KDD_TEST = RemoteFile("KDDTest+.txt", (), "86b5ec03d20c040bdbeeb7eb68ae7df37e27a16c5b66a6ba2b62b8fed0e5cdfa", 3441513)
 KDD_CLASSES = ("normal", "DoS", "Probe", "R2L", "U2R")
@@ -191,8 +194,9 @@ _SPECS: list[DatasetSpec] = [
     DatasetSpec(
         "creditcard", "Credit-card fraud",
         (Source((RemoteFile("creditcard.csv", ("https://storage.googleapis.com/download.tensorflow.org/data/"
-                                               "creditcard.csv",)),), "creditcard"),
-         _portal((RemoteFile("creditcard.csv"),), "creditcard", "https://www.kaggle.com/datasets/mlg-ulb/creditcardfraud")),
+                                               "creditcard.csv",), shape=CREDITCARD_SHAPE),), "creditcard"),
+         _portal((RemoteFile("creditcard.csv", shape=CREDITCARD_SHAPE),), "creditcard",
+                 "https://www.kaggle.com/datasets/mlg-ulb/creditcardfraud")),
         ("0", "1"), {"known": ClassSetup([0], [1])},
         HyperParams(encoder=(20, 10, 5), batch_size=4096, a3_target=(50, 25, 10, 5)), pollution=False,
         paper_name="CC"),

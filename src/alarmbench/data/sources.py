@@ -24,6 +24,9 @@ class RemoteFile:
     # The mirror is still searched for `name` itself first.
     archive: "RemoteFile | None" = None
     member: str | None = None
+    # A text table's (data rows, columns) as its upstream documentation gives them (header not
+    # counted): checked on every copy, and what lets a download that came without a length be pinned.
+    shape: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from alarmbench.data import registry
+from alarmbench.data.pollution import class_counts, pollution_problem
 from alarmbench.data.prepare import Prepared
+from alarmbench.errors import InputError
 from alarmbench.data.splits import SplitParams, make_split
 from alarmbench.stagelog import describe_split, shape, timed
 
@@ -23,6 +25,11 @@ def split_stage(*, prepared: str, dataset: str, experiment: str, seed: int, n_an
         prep = Prepared.load(prepared)
     log.info("prepared table: %s", shape(prep.X))
     spec = registry.get(dataset, user)
+    # The config check's test, for a table that was not there before the first job (a download).
+    problem = pollution_problem(dataset, experiment, spec.preset(experiment), class_counts(prep.labels, prep.is_test),
+                                pollution)
+    if problem:
+        raise InputError(f"pollution: {problem}")
     params = SplitParams(spec.preset(experiment), seed=seed, n_train_anomalies=n_anomalies, pollution=pollution,
                          scaling=spec.scaling, **protocol)
     with timed(log, "split"):

@@ -1,5 +1,5 @@
 # Tables (CSV + booktabs LaTeX), figures, the paper comparison, the DVC metrics and report.tex.
-from alarmbench.report.peers import resolve_peers
+from alarmbench.report.peer_files import resolve_peers
 
 REP = config["reports_dir"]
 # The authors' code's runs per data set (config `peers:`; unset: ../shared/peers/… where present).

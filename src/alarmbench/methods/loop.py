@@ -34,14 +34,12 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from alarmbench.fileio import save_torch
+from alarmbench.methods.base import DEFAULT_CHECKPOINT_EVERY_S  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
 StepFn = Callable[[torch.Tensor], float | torch.Tensor | None]
 
-# Seconds between checkpoint writes unless the run says otherwise (config `run.checkpoint_every_s`,
-# `alarmbench run --checkpoint-every-s`): a killed job redoes at most this much training plus an epoch.
-DEFAULT_CHECKPOINT_EVERY_S = 300.0
 _clock = time.monotonic  # the checkpoint policy's clock (a fake one in tests)
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/suite_time.py --log .snakemake/log/<run>.snakemake.log
     python benchmarks/suite_time.py --bench-dir benchmarks/out --datasets nsl_kdd_20 mammography
+    python benchmarks/suite_time.py --startup [--src DIR]   # per-job start-up of a torch and a non-torch fit
 
 Only train_target, extract and fit_score write benchmark files (workflow/rules/*.smk), one TSV per
 job: benchmarks/out/{targets,extract,fit}/<dataset>/…/<stem>.tsv with Snakemake's columns (s,
@@ -12,8 +13,13 @@ seconds below leave them out; the suite wall time (first to last timestamp of th
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import resource
+import statistics
+import subprocess
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -64,13 +70,72 @@ def hms(seconds: float) -> str:
     return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{seconds % 60:04.1f}"
 
 
+# --startup: one breast_cancer cell's split is made once; then each fit job runs as the workflow's
+# script runs it (stage function under `logged`) in a fresh interpreter, and its CPU seconds are read.
+# `devnet` (1 epoch, no shared target) is the cheapest torch fit, `iforest` the cheapest without torch.
+# Snakemake's own script preamble (unpickling its `snakemake` object) is not included.
+STARTUP_TARGETS = {"devnet": 1.5, "iforest": 0.6}  # issue 25: CPU seconds per job
+_SETUP = """
+import sys
+from pathlib import Path
+from alarmbench.stages.data import fetch_stage, prepare_stage
+from alarmbench.stages.split import split_stage
+d = Path(sys.argv[1])
+fetch_stage(dataset="breast_cancer", raw_dir=str(d / "raw"), mirror=None, manifest=str(d / "raw/m.json"))
+prepare_stage(dataset="breast_cancer", manifest=str(d / "raw/m.json"), out=str(d / "prepared.npz"))
+split_stage(prepared=str(d / "prepared.npz"), dataset="breast_cancer", experiment="known", seed=110, n_anomalies=20,
+            pollution=0.0, protocol={}, out_npz=str(d / "split.npz"), out_json=str(d / "split.json"))
+"""
+_FIT = """
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from alarmbench.stages.fit import fit_score_stage
+from alarmbench.workflow_log import logged
+d, m = Path(sys.argv[1]), sys.argv[2]
+job = SimpleNamespace(rule="fit_score", wildcards={"method": m}, threads=1, resources={"gpu": 0, "_cores": 1})
+run = {"epochs": 1, "device": "cpu", "precision": "tf32", "threads": 1, "options": {}, "checkpoint_every_s": 0}
+with logged(str(d / f"{m}.log"), job):
+    fit_score_stage(split_npz=str(d / "split.npz"), dataset="breast_cancer", seed=110, method=m, run=run, code="x",
+                    targets_dir=str(d / "targets"), features={}, work_dir=None, out_scores=str(d / m / "scores.npz"),
+                    out_info=str(d / m / "fit.json"))
+"""
+
+
+def _child_cpu(cmd: list[str], env: dict) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def measure_startup(src: Path, repeats: int) -> None:
+    """Median CPU seconds of the cheapest torch and non-torch fit jobs, against the targets."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    with tempfile.TemporaryDirectory(prefix="startup-") as d:
+        subprocess.run([sys.executable, "-c", _SETUP, d], env=env, check=True, capture_output=True)
+        for method, target in STARTUP_TARGETS.items():
+            cpu = [_child_cpu([sys.executable, "-c", _FIT, d, method], env) for _ in range(repeats)]
+            med = statistics.median(cpu)
+            print(f"per-job start-up, {method} fit ({'torch' if method == 'devnet' else 'no torch'}): "
+                  f"{med:.2f} s CPU (median of {repeats}: {', '.join(f'{c:.2f}' for c in cpu)}); target ≤ {target} s: "
+                  f"{'met' if med <= target else 'MISSED'}  [{src}]", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-dir", type=Path, default=Path("benchmarks/out"))
     ap.add_argument("--datasets", nargs="+", help="only jobs of these data sets (the path's data-set part)")
     ap.add_argument("--log", type=Path, help="Snakemake log of the run, for the suite wall time")
     ap.add_argument("--top", type=int, default=10, help="how many of the longest jobs to list")
+    ap.add_argument("--startup", action="store_true", help="measure the per-job start-up instead (see above)")
+    ap.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1] / "src",
+                    help="--startup: the package sources to run (e.g. an exported older revision)")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.startup:
+        measure_startup(args.src, args.repeats)
+        return 0
 
     wall = None
     if args.log:

@@ -87,6 +87,7 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)  # once per distinct module set per process: a DAG build asks per job
 def code_key(*roots: str) -> str:
     """A short hash of the sources of every module the roots import (module names included)."""
     h = hashlib.sha256()

@@ -6,10 +6,16 @@ profile or a SLURM job can pin a device without touching config), then auto.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import ctypes
+import importlib.util
 import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch itself is imported where a device is used: the Snakefile needs gpu_claim only
+    import torch
 
 __all__ = ["ENV_VAR", "PRECISIONS", "autocast", "gpu_claim", "resolve_device", "set_precision"]
 
@@ -19,6 +25,8 @@ ENV_VAR = "ALARMBENCH_DEVICE"
 
 
 def resolve_device(spec: str | torch.device | None = None) -> torch.device:
+    import torch
+
     """"auto"/None → $ALARMBENCH_DEVICE if set, else cuda if available, else cpu; "cpu", "cuda",
     "cuda:1" → that device ("auto" is the config's default, so the variable must override it).
 
@@ -60,8 +68,43 @@ def gpu_claim(spec: str | None) -> int:
     """
     spec = _requested(spec)
     if spec == "auto":
-        return int(torch.cuda.is_available())
+        return int(cuda_available())
     return int(spec.startswith("cuda"))
+
+
+def _torch_cuda_build() -> str | None:
+    """`torch.version.cuda` read from torch's installed version.py (importing torch costs ~3 s)."""
+    spec = importlib.util.find_spec("torch")
+    tree = ast.parse((Path(spec.origin).parent / "version.py").read_text())
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id == "cuda" and isinstance(node.value, ast.Constant):
+            return node.value.value
+    raise LookupError("torch/version.py names no `cuda`")
+
+
+def cuda_available() -> bool:
+    """`torch.cuda.is_available()` without importing torch, for the Snakefile (issue 25: every dry
+    run paid for torch). What torch checks: a CUDA build, and a driver that initialises and reports
+    at least one visible device (cuInit + cuDeviceGetCount, honouring CUDA_VISIBLE_DEVICES). Where
+    either cannot be read this way (a ROCm build, an unreadable version file), torch answers."""
+    try:
+        if _torch_cuda_build() is None:
+            return False
+    except (LookupError, OSError, SyntaxError, AttributeError, TypeError):
+        return _torch_says()
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False  # no driver: torch's answer too
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+
+
+def _torch_says() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def set_precision(precision: str) -> None:
@@ -75,6 +118,8 @@ def set_precision(precision: str) -> None:
     """
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+    import torch
+
     mode = "ieee" if precision == "fp32" else "tf32"
     torch.backends.cuda.matmul.fp32_precision = mode
     torch.backends.cudnn.conv.fp32_precision = mode
@@ -85,5 +130,7 @@ def autocast(device: torch.device, precision: str):
     """Context for an alarm's training forward pass: bf16 autocast on `device` when precision is
     "bf16" (callers compute the loss from `.float()` outputs), else nothing."""
     if precision == "bf16":
+        import torch
+
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -16,6 +16,6 @@ def test_cpu_only_jobs_run_on_the_cpu_whatever_run_device_says(monkeypatch: pyte
     split, run = toy_split(n=300, n_anomalies=10), {"device": "cuda"}
     for method in ("iforest", "gbdt", "gbdt-od"):
         ctx = job_context(split, dataset="mammography", seed=110, run=run, targets_dir=None, method=method)
-        assert ctx.device == torch.device("cpu"), method
+        assert str(ctx.device) == "cpu", method  # the string: a CPU-only job never imports torch
     with pytest.raises(ValueError, match="CUDA is not available"):  # a deep method asks for what it was given
         job_context(split, dataset="mammography", seed=110, run=run, targets_dir=None, method="devnet")

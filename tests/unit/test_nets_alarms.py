@@ -103,13 +103,24 @@ def test_resolve_device(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_gpu_claim_follows_the_device_the_job_will_use(monkeypatch: pytest.MonkeyPatch) -> None:
     # A CPU-only machine must not claim the profile's single `gpu`: that serialised every job.
     monkeypatch.delenv("ALARMBENCH_DEVICE", raising=False)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    import alarmbench.device as device
+
+    monkeypatch.setattr(device, "cuda_available", lambda: False)
     assert gpu_claim("auto") == gpu_claim(None) == gpu_claim("cpu") == 0
     assert gpu_claim("cuda") == gpu_claim("cuda:1") == 1  # explicit: no check (a cluster's submit host)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device, "cuda_available", lambda: True)
     assert gpu_claim("auto") == 1 and gpu_claim("cpu") == 0
     monkeypatch.setenv("ALARMBENCH_DEVICE", "cpu")
     assert gpu_claim("auto") == 0 and resolve_device("auto").type == "cpu"
+
+
+def test_the_torch_free_cuda_check_answers_as_torch_does() -> None:
+    # gpu_claim runs while the Snakefile parses, which must not import torch (issue 25); on a GPU
+    # machine (tests/gpu) and on this CPU one the two checks must agree.
+    from alarmbench.device import _torch_cuda_build, cuda_available
+
+    assert _torch_cuda_build() == torch.version.cuda
+    assert cuda_available() == torch.cuda.is_available()
 
 
 def test_set_precision_switches_cuda_float32_math() -> None:

@@ -1,6 +1,6 @@
 # Tables (CSV + booktabs LaTeX), figures, the paper comparison, the DVC metrics and report.tex.
 from alarmbench.report.labels import papers_data
-from alarmbench.report.peers import resolve_peers
+from alarmbench.report.peer_files import resolve_peers
 
 REP = config["reports_dir"]
 # The authors' code's runs per data set (config `peers:`; unset: ../shared/peers/… where present).

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import importlib
 
+from typing import TYPE_CHECKING
+
 from alarmbench.methods.catalog import METHODS, PYOD_PREFIX, is_method, method
+
+if TYPE_CHECKING:
+    from alarmbench.methods.base import Context, Detector
 
 METHOD_IDS = tuple(METHODS)
 
 
 def __getattr__(name: str):
-    # `base` imports torch (seconds): loaded on first use, so that the method ids (`alarmbench --help`,
-    # Snakemake's DAG build through `catalog`) cost no torch import.
+    # Lazy: `base` imports torch, and the Snakefile (which reads the catalog through this package),
+    # the scikit-learn baselines' fits and `alarmbench methods` need none of it (issue 25).
     if name in ("Context", "Detector"):
         from alarmbench.methods import base
 
@@ -31,7 +36,7 @@ def cpu_only(name: str) -> bool:
     return is_method(name) and method(name).cpu_only
 
 
-def build_method(name: str) -> Detector:
+def build_method(name: str) -> "Detector":
     """A new detector for a method id (PyOD itself is imported only when the detector is fitted)."""
     try:
         decl = method(name)

@@ -11,23 +11,34 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
 from alarmbench.device import autocast as device_autocast
-from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
 from alarmbench.rng import substream_seed
+
+if TYPE_CHECKING:  # imported where used: the scikit-learn baselines' jobs never load torch (≈ 3 s)
+    import torch
+
+# Seconds between checkpoint writes unless the run says otherwise: defined in the torch-free runopts.
+from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S  # noqa: E402,F401 (re-exported)
+
+
+def _cpu() -> torch.device:
+    import torch
+
+    return torch.device("cpu")
 
 
 @dataclass
 class Context:
     hparams: HyperParams
     seed: int
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    # The CPU-only baselines' jobs (catalog `cpu_only`), which never touch torch, get the string "cpu".
+    device: torch.device | str = field(default_factory=_cpu)
     # Epoch override for every training loop of the method (None: the papers' epochs).
     epochs: int | None = None
     # Method options and faithfulness switches (docs/methods.md#options), e.g. {"gradcon_cosine": "layer"}.
@@ -55,6 +66,8 @@ class Context:
     trains: frozenset[str] | None = None
     # Seconds between training checkpoint writes (`loop.Checkpoint.every_s`; 0: every epoch).
     checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S
+    # The job's threads (run.threads): torch's where it trains, recorded with a CPU-only fit's results.
+    threads: int = 1
 
     def autocast(self):
         """`device.autocast` for this run's device and precision."""
@@ -68,10 +81,14 @@ class Context:
 
     def torch_generator(self, stream: str) -> torch.Generator:
         """A CPU generator for the named sub-stream (shuffling, noise)."""
+        import torch
+
         return torch.Generator().manual_seed(substream_seed(self.seed, stream))
 
     def device_generator(self, stream: str) -> torch.Generator:
         """A generator on the compute device for the named sub-stream (counter-examples)."""
+        import torch
+
         return torch.Generator(device=self.device).manual_seed(substream_seed(self.seed, stream))
 
     def feature_cache(self, kind: str, part: str):
@@ -89,6 +106,8 @@ class Context:
         cache = self.feature_cache(kind, part)
         if cache is None:
             return None
+        import torch
+
         return torch.cat([alarm(torch.from_numpy(arr[:, lead]).to(self.device, torch.float32)).double().cpu()
                           for arr in cache.iter_arrays()]).numpy()
 
@@ -107,6 +126,8 @@ class Context:
 
     def seed_torch(self, stream: str) -> None:
         """Seed torch's global RNG (weight init, dropout) from the named sub-stream."""
+        import torch
+
         torch.manual_seed(substream_seed(self.seed, stream))
 
     def checkpoint(self, name: str):
@@ -136,6 +157,8 @@ class NoKnownAnomaliesError(ValueError):
 
 def counterexamples(n: int, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     """The anomaly network of A3 and R2-AD2: i.i.d. N(0.5, 1) entries with the input's shape."""
+    import torch
+
     return torch.randn((n, *shape), generator=generator, device=generator.device) + 0.5
 
 

@@ -22,10 +22,9 @@ import pandas as pd
 
 from alarmbench.errors import InputError
 from alarmbench.methods import is_method
+from alarmbench.report.peer_files import DEFAULT_PEERS, parse_peers, resolve_peers  # noqa: F401 (re-exported)
 from alarmbench.report.stats import two_samples
 
-#: The peer files used when the config names none (`peers:` unset), relative to the working directory.
-DEFAULT_PEERS = {"mammography": "../shared/peers/authors_code_mammography.csv"}
 #: The authors' method labels → our ids.
 PEER_LABELS = {"R2-AD2 (GAA-3)": "r2ad2", "A3 (A3v2)": "a3", "AE": "ae", "GradCon": "gradcon",
                "DeepSAD": "deepsad", "DeepSVDD": "deepsvdd", "DevNet": "devnet"}
@@ -35,34 +34,6 @@ METRICS = ("auc", "ap")
 #: Comparison columns added by `peer_columns` (ours − theirs; tests two-sided, over seeds).
 PEER_COLUMNS = ["peer_mean", "peer_std", "peer_n", "peer_diff", "welch_p", "mannwhitney_p", "hedges_g", "cles"]
 LONG = ["dataset", "experiment", "n_anomalies", "pollution", "method", "seed", "epochs", "metric", "value"]
-
-
-def resolve_peers(spec: Mapping | None, root: str | os.PathLike = ".") -> dict[str, Path]:
-    """The peer files to use: `spec` None → those of `DEFAULT_PEERS` that exist under `root`
-    (none is no error); a mapping → every file it names, which must exist (`{}`: none)."""
-    root = Path(root)
-    if spec is None:
-        return {d: root / p for d, p in DEFAULT_PEERS.items() if (root / p).is_file()}
-    if not isinstance(spec, Mapping):
-        raise InputError(f"peers: expected a mapping of data set → CSV file, got {spec!r}")
-    out = {}
-    for dataset, path in spec.items():
-        full = root / str(path)
-        if not full.is_file():
-            raise InputError(f"peers: {dataset}: {path} is not a file (resolved: {full.resolve()})")
-        out[str(dataset)] = full
-    return out
-
-
-def parse_peers(items) -> dict[str, str]:
-    """Command-line `DATASET=CSV` items → the `peers:` mapping (`[]` → none)."""
-    out = {}
-    for item in items:
-        dataset, sep, path = str(item).partition("=")
-        if not sep or not dataset or not path:
-            raise InputError(f"--peers: expected DATASET=CSV, got {item!r}")
-        out[dataset] = path
-    return out
 
 
 def _method_id(label: str, path: Path, line: int) -> str:

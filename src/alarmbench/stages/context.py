@@ -69,22 +69,28 @@ def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir
     Sets torch's threads and precision for the process, and logs them with the shapes of the split
     and of the feature caches the job reads.
     """
-    import torch
+    from alarmbench.methods import cpu_only
+    from alarmbench.methods.base import DEFAULT_CHECKPOINT_EVERY_S, Context
 
-    from alarmbench.device import resolve_device, set_precision
-    from alarmbench.methods import Context, cpu_only
-    from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
-
-    torch.set_num_threads(int(run.get("threads", 1)))
     precision = run.get("precision", "tf32")
-    set_precision(precision)
-    device = resolve_device("cpu" if method and cpu_only(method) else run.get("device"))
     every_s = float(run.get("checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
     if every_s < 0:
         raise ValueError(f"run.checkpoint_every_s must be ≥ 0 seconds, got {every_s}")
-    name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    if method and cpu_only(method):
+        # The scikit-learn baselines never touch torch: importing it would cost their job ≈ 3 s CPU.
+        device, name, threads = "cpu", "", int(run.get("threads", 1))
+    else:
+        import torch
+
+        from alarmbench.device import resolve_device, set_precision
+
+        torch.set_num_threads(int(run.get("threads", 1)))
+        set_precision(precision)
+        device = resolve_device(run.get("device"))
+        name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+        threads = torch.get_num_threads()
     log.info("device %s%s, precision %s, torch threads %d, epochs %s, checkpoint every %g s", device, name,
-             precision, torch.get_num_threads(), run.get("epochs") or "the papers'", every_s)
+             precision, threads, run.get("epochs") or "the papers'", every_s)
     log.info("split: %s", describe_split(split))
     hparams = hparams_for(dataset, split, user)
     log.info("hyperparameters: %s", hparams)
@@ -96,4 +102,5 @@ def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir
                    targets_dir=Path(targets_dir) if targets_dir else None,
                    features={k: {p: Path(v) for p, v in parts.items()} for k, parts in (features or {}).items()},
                    feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30), precision=precision,
-                   fingerprint=fingerprint, trains=trains, progress=progress, checkpoint_every_s=every_s)
+                   fingerprint=fingerprint, trains=trains, progress=progress, checkpoint_every_s=every_s,
+                   threads=threads)

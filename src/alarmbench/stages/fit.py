@@ -25,7 +25,7 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
     (stages/timing.py); `total_seconds` adds them to `fit_seconds`, and is left out where one is
     unknown. Without it (`alarmbench run`, which trains its targets inside the fit) the total is
     the fit's own seconds."""
-    import torch
+    from importlib.metadata import version
 
     from alarmbench import __version__
     from alarmbench.methods import build_method
@@ -46,10 +46,20 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
     info = {"fit_seconds": round(fit_seconds, 3), "fit_cpu_seconds": round(fit_cpu, 3),
             "score_seconds": round(score_seconds, 3), **upstream,
             **({"total_seconds": round(fit_seconds + sum(upstream.values()), 3)} if complete else {}),
-            "device": str(ctx.device), "precision": ctx.precision, "threads": torch.get_num_threads(),
-            "options": dict(ctx.options), "alarmbench": __version__, "torch": torch.__version__,
+            "device": str(ctx.device), "precision": ctx.precision, "threads": _torch_threads(ctx),
+            "options": dict(ctx.options), "alarmbench": __version__, "torch": version("torch"),
             "python": platform.python_version(), **getattr(detector, "versions", {})}
     return scores, info
+
+
+def _torch_threads(ctx) -> int:
+    """torch's thread count where the fit loaded torch; else what job_context would have set (a
+    CPU-only baseline's job does not import torch to ask)."""
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].get_num_threads()
+    return int(ctx.threads)
 
 
 def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run: dict, code: str,

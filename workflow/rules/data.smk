@@ -12,9 +12,9 @@ rule fetch:
         manifest=f"{config['raw_dir']}/{{dataset}}/manifest.json",
     params:
         mirror=config["mirror"],
-        user=USER,
+        user=user_entry,
         user_file=user_digest,
-        code=code_key("alarmbench.stages.data"),
+        code=script_code("fetch.py"),
     log:
         f"{LOGS}/fetch/{{dataset}}.log",
     resources:
@@ -37,7 +37,7 @@ rule prepare:
         code=prepare_code,
         raw_files=raw_digest,
         user_file=user_digest,
-        user=USER,
+        user=user_entry,
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
     script:
@@ -54,8 +54,8 @@ rule split:
         json=f"{CELL}/split.json",
     params:
         protocol=split_protocol,
-        code=code_key("alarmbench.stages.split"),
-        user=USER,
+        code=script_code("split.py"),
+        user=user_entry,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
         f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
@@ -73,8 +73,8 @@ rule target_split:
         json=f"{GROUP}/target_split.json",
     params:
         protocol=split_protocol,
-        code=code_key("alarmbench.stages.split"),
-        user=USER,
+        code=script_code("split.py"),
+        user=user_entry,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",
     script:

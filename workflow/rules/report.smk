@@ -26,7 +26,8 @@ rule report:
         metrics=f"{REP}/metrics.json",
         tex=f"{REP}/report.tex",
     params:
-        code=code_key("alarmbench.report.build"),
+        code=script_code("report.py"),
+        published=package_data("data/paper"),  # the papers' values the comparison reads
         peers=PEERS,
         peer_sha256={d: _sha256(p) for d, p in PEERS.items()},
     log:

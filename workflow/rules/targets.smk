@@ -14,9 +14,10 @@ rule train_target:
         f"{GROUP}/{{tfile}}.pt",
     params:
         target=lambda w: TARGET_FILES[w.tfile][0],
-        run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
+        run=target_run,
         code=target_code,
-        user=USER,
+        user=user_entry,
+        software=target_software,
     wildcard_constraints:
         tfile="|".join(TARGET_FILES) or "no-target",
     threads: RUN["threads"]

@@ -51,6 +51,13 @@ def differences(versions: Mapping[str, str], now: Mapping[str, str] | None = Non
     return {p: (v, now.get(p)) for p, v in sorted(versions.items()) if now.get(p) != v}
 
 
+def switch(value: bool | str | list[str] | None) -> bool | list[str]:
+    """The config's `software_rerun` (true/false, also as text from `--config`, or package names)."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return list(value) if isinstance(value, (list, tuple)) else bool(value)
+
+
 def selected(rerun: bool | Iterable[str] | None, changed: Iterable[str]) -> bool:
     """Whether the switch `software_rerun` asks to rerun a job whose `changed` packages differ."""
     changed = set(changed)

@@ -186,6 +186,19 @@ def test_other_versions_are_reported_with_packages_and_counts(tmp_path):
     assert "software_rerun=true" in message
 
 
+@pytest.mark.parametrize(("value", "want"), [
+    (True, True), ("true", True), ("false", False), (False, False), (None, False), (["torch"], ["torch"]),
+])
+def test_the_switch_as_the_config_and_the_command_line_give_it(value, want):
+    from snakemake.utils import validate
+
+    assert software.switch(value) == want
+    config = copy.deepcopy(BASE)
+    if value is not None:
+        config["software_rerun"] = value
+        validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+
+
 def test_the_switch_reruns_exactly_the_results_made_with_other_versions(tmp_path):
     now = software.installed()
     same = _record(tmp_path, "a", now)

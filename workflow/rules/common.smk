@@ -25,7 +25,7 @@ CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
     plan.print_summary(config)
 RUN = config["run"]
-SOFTWARE_RERUN = config["software_rerun"]  # alarmbench.software: rerun results made with other versions
+SOFTWARE_RERUN = software.switch(config["software_rerun"])  # alarmbench.software: rerun results made with other versions
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 
 # Path patterns, defined once: a cell, and a target group's shared folder.

@@ -51,20 +51,20 @@ def epochs_folder(method, dataset):
     epochs = grid.epochs_for(RUN, dataset, method)
     if epochs == grid.epochs_for(RUN, dataset):
         return ""
-    return f"e{'paper' if epochs is None else epochs}/"
+    return f"e{'paper' if epochs is None else epochs}"
 
 
 def stem_epochs(stem, dataset):
     """The epochs a target file's job trains for: its folder's, else the data set's run.epochs."""
-    if "/" not in stem:
+    folder = Path(stem).parent.name.removeprefix("e")
+    if not folder:
         return grid.epochs_for(RUN, dataset)
-    folder = stem.split("/")[0].removeprefix("e")
     return None if folder == "paper" else int(folder)
 
 
 def target_stem(target, method, dataset):
     shaping = catalog.shaping_options(target, method_options(method))
-    stem = epochs_folder(method, dataset) + catalog.target_file(target, shaping).removesuffix(".pt")
+    stem = str(Path(epochs_folder(method, dataset), catalog.target_file(target, shaping).removesuffix(".pt")))
     if TARGET_FILES.setdefault(stem, (target, shaping)) != (target, shaping):
         raise ValueError(f"target file {stem}.pt would hold two different targets: {TARGET_FILES[stem]} and "
                          f"{(target, shaping)}; give them distinct names in methods/catalog.py")
@@ -136,7 +136,7 @@ def target_inputs(w):
 
 def targets_dir(w):
     """Where a fit's targets sit: the group's folder, or its epochs folder in it."""
-    return f"{group_dir(w)}/{epochs_folder(w.method, w.dataset)}".removesuffix("/")
+    return str(Path(group_dir(w), epochs_folder(w.method, w.dataset)))
 
 
 def pretrained_input(w):
@@ -146,8 +146,7 @@ def pretrained_input(w):
     start = catalog.TARGETS[target].starts_from
     if not start:
         return []
-    folder = w.tfile.rpartition("/")[0]
-    return [f"{GROUP.format(**dict(w.items()))}/{folder + '/' if folder else ''}{catalog.target_file(start, shaping)}"]
+    return [str(Path(GROUP.format(**dict(w.items())), Path(w.tfile).parent, catalog.target_file(start, shaping)))]
 
 
 def feature_target(w):

@@ -1,11 +1,43 @@
-"""`alarmbench` command line: data list / info / fetch / split (more sub-commands join as stages land)."""
+"""`alarmbench`: data sets (list, info, fetch, split), one cell without Snakemake (run), reports
+from results.csv (report) and the cost of a workflow config before any job (plan).
+
+Outputs default to results/cli/ (git-ignored). JSON output is strict: a value that is not a
+number (no validation anomalies, one seed's std) is null, never a bare NaN.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+# Where the sub-commands write unless told otherwise: under results/, which git ignores.
+CLI_OUT = Path("results") / "cli"
+
+
+def strict(obj):
+    """`obj` with every non-finite float (NaN, ±inf) as None: what strict JSON can hold."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    return obj
+
+
+def dumps(obj) -> str:
+    """Strict JSON (RFC 8259: no NaN/Infinity), indented, keys sorted."""
+    return json.dumps(strict(obj), indent=2, sort_keys=True, allow_nan=False)
+
+
+def _write(path: Path, obj) -> None:
+    from alarmbench.fileio import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps(obj) + "\n")
 
 
 def _data_list(args) -> int:
@@ -22,7 +54,7 @@ def _data_info(args) -> int:
     from alarmbench.data.api import prepare_dataset
     from alarmbench.data.prepare import info
 
-    print(json.dumps(info(prepare_dataset(args.name, raw_root=args.raw_dir, mirror=args.mirror)), indent=2))
+    print(dumps(info(prepare_dataset(args.name, raw_root=args.raw_dir, mirror=args.mirror))))
     return 0
 
 
@@ -45,21 +77,32 @@ def _data_split(args) -> int:
     split = split_cell(prep, experiment=args.experiment, seed=args.seed, n_anomalies=args.n_anomalies,
                        pollution=args.pollution, rng=args.rng, holdout_redraws=args.holdout_redraws,
                        **({"split_protocol": args.split_protocol} if args.split_protocol else {}))
-    out = Path(args.out)
+    out = Path(args.out) if args.out else (CLI_OUT / "split" / args.name / args.experiment
+                                           / f"n{args.n_anomalies}_p{args.pollution:g}" / f"seed{args.seed}")
     split.save(out / "split.npz", out / "split.json")
-    print(json.dumps(split.meta["counts"], indent=2))
+    print(dumps(split.meta["counts"]))
+    print(f"split.npz and split.json in {out}", file=sys.stderr)
     return 0
 
 
 def _report(args) -> int:
     from alarmbench.evaluate.aggregate import combine_runs
-    from alarmbench.report.build import build_reports
+    from alarmbench.report.paper import read_projections
     from alarmbench.report.peers import parse_peers, resolve_peers
+    from alarmbench.workflow_log import to_console
 
+    to_console(quiet=args.quiet)  # each step of the build on stderr: a large report takes minutes
     peers = resolve_peers(None if args.peers is None else parse_peers(args.peers))  # checked before writing
-    results = combine_runs(args.results, args.replace, args.out) if args.replace else Path(args.results)
-    written = build_reports(results, args.out, roc_csv=results.with_name("roc.csv"), peers=peers)
-    print(f"{sum(len(v) for v in written.values())} files under {args.out}")
+    projections = read_projections(args.projection) if args.projection else None  # checked before writing
+    out = Path(args.out)
+    results = combine_runs(args.results, args.replace, out) if args.replace else Path(args.results)
+    from alarmbench.report.build import build_reports  # imports torch (figures): after the cheap checks
+
+    written = build_reports(results, out, roc_csv=results.with_name("roc.csv"), peers=peers, pdf=args.pdf,
+                            projections=projections)
+    for kind, paths in written.items():
+        print(f"{kind}: {len(paths)} file(s)")
+    print(f"{sum(len(v) for v in written.values())} files under {out}")
     return 0
 
 
@@ -85,7 +128,6 @@ def user_entry(args) -> tuple[str, dict]:
 
 
 def _run(args) -> int:
-    from alarmbench.fileio import write_json
     from alarmbench.runner import CellSpec, run_cell
     from alarmbench.workflow_log import to_console
 
@@ -108,8 +150,12 @@ def _run(args) -> int:
                     user=user, protocol={"rng": args.rng} if args.rng != "substreams" else {})
     record = run_cell(cell, mirror=args.mirror, raw_root=args.raw_dir,
                       work_dir=Path(args.work_dir) if args.work_dir else None, progress=sys.stderr.isatty() and not args.quiet)
-    write_json(args.out, record)
-    print(json.dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}, indent=2))
+    out = Path(args.out) if args.out else CLI_OUT / "run" / (
+        f"{dataset}_{args.experiment}_n{record['n_anomalies']}_p{args.pollution:g}_seed{args.seed}_"
+        f"{args.method.replace(':', '-')}.json")
+    _write(out, record)
+    print(dumps({k: record[k] for k in record if k.startswith(("val_", "test_", "fit_"))}))
+    print(f"record written to {out}", file=sys.stderr)
     return 0
 
 
@@ -117,21 +163,27 @@ def _plan(args) -> int:
     from alarmbench import plan
 
     if args.calibrate:
-        calib = plan.calibrate(args.calibrate_seconds, args.threads)
-        text = json.dumps(calib.__dict__, indent=2)
+        text = plan.calibration_json(plan.calibrate(args.calibrate_seconds, args.threads))
         if args.calibration_out:
             Path(args.calibration_out).write_text(text + "\n")
         print(text)
         return 0
     config = plan.read_config(args.configfile)
+    if args.mirror:
+        config["mirror"] = args.mirror
+    if args.raw_dir:
+        config["raw_dir"] = args.raw_dir
     rows = plan.plan_run(config, load=args.load)
     calib = plan.load_calibration(args.calibration)
     print(plan.table(rows, calib))
+    if args.csv:
+        from alarmbench.report.paper import projection_frame
+
+        projection_frame(rows, config.get("run", {}), calib).to_csv(args.csv, index=False)
     print(f"\nCPU/cell: one cell's train_target, extract and fit_score jobs, 1 thread "
           f"({calib.step_seconds * 1e3:.2f} ms/step, {calib.flop_rate / 1e9:.0f} GFLOP/s: {calib.command}); "
-          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}")
-    if any(r.estimate is None for r in rows):
-        print("shapes unknown: the data set is not prepared yet; --load reads it to count its rows")
+          f"run in all: {plan.duration(plan.run_seconds(rows, calib))}"
+          + (" (rows marked ? not counted)" if any(r.estimate is None for r in rows) else ""))
     return 0
 
 
@@ -174,7 +226,8 @@ def _parse_value(text: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alarmbench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="alarmbench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     data = sub.add_parser("data", help="data sets: list, info, fetch, split").add_subparsers(dest="action", required=True)
 
@@ -190,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=_data_fetch)
     p = with_source(data.add_parser("split", help="write split.npz + split.json for one cell"))
     p.add_argument("--experiment", default="known", help="preset: known, transfer, a3-1a, ...")
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True, help="the experiment seed (validation and known-anomaly draws)")
     p.add_argument("--n-anomalies", type=_n_anomalies, default=100,
                    help="known anomalies kept in training: a count, or 'half' (⌊training anomalies / 2⌋)")
     p.add_argument("--pollution", type=float, default=0.0, help="fraction of relabelled anomalies in the normal set")
@@ -199,12 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-redraws", type=int, default=0, help="extra hold-out draws (faithful re-draw quirk)")
     p.add_argument("--split-protocol", choices=["r2ad2", "a3_code"], default=None,
                    help="test seed and scaler rows (default: a3_code for the A³ experiments, else r2ad2)")
-    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--out", help="output directory (default: results/cli/split/NAME/EXPERIMENT/nN_pP/seedSEED, as the "
+                        "workflow's cell folders)")
     p.set_defaults(func=_data_split)
 
-    from alarmbench.device import PRECISIONS
-    from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
+    # torch-free imports only: `--help` and the sub-commands that train nothing never import torch
     from alarmbench.methods import METHOD_IDS, is_method
+    from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S, PRECISIONS
 
     def method_name(text: str) -> str:
         if not is_method(text):
@@ -212,14 +266,25 @@ def build_parser() -> argparse.ArgumentParser:
         return text
 
     rep = sub.add_parser("report", help="tables, figures and paper comparison from results.csv, optionally "
-                                        "combining runs")
+                                        "combining runs",
+                         description="Writes summary.csv, tables/ (CSV + LaTeX), figures/ (PDF + PNG), the paper "
+                                     "comparison (paper_comparison.csv|md|tex), metrics.json and report.tex into "
+                                     "--out; with --replace also the combined results.csv and roc.csv there. "
+                                     "Progress on stderr.")
     rep.add_argument("--results", required=True, help="results.csv of a run (roc.csv beside it is used too)")
     rep.add_argument("--replace", nargs="+", default=[], metavar="CSV",
-                     help="results.csv of later runs: each replaces the data sets it holds (whole data sets)")
-    rep.add_argument("--out", required=True, help="report directory (results.csv and roc.csv are written there)")
+                     help="results.csv of later runs: each replaces the data sets it holds (whole data sets); the "
+                          "combined results.csv and roc.csv are written into --out")
+    rep.add_argument("--out", default=str(CLI_OUT / "report"),
+                     help="report directory (default: results/cli/report)")
+    rep.add_argument("--quiet", action="store_true", help="log only warnings and errors on stderr")
     rep.add_argument("--peers", nargs="*", metavar="DATASET=CSV",
                      help="runs of the authors' code per data set, a second reference beside the papers (default: "
                           "../shared/peers/authors_code_mammography.csv for mammography if present; none: --peers)")
+    rep.add_argument("--pdf", action="store_true", help="also build report.pdf (pdflatex, two passes)")
+    rep.add_argument("--projection", metavar="CSV",
+                     help="`alarmbench plan --csv` of the full suite: the projected CPU cost of the paper "
+                          "comparison's rows that need a GPU run or did not run")
     rep.set_defaults(func=_report)
 
     from alarmbench.data.registry import REGISTRY
@@ -251,17 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "official test rows")
     r.add_argument("--name", help="with --data: the data set's name in the record (default: the file's stem)")
     r.add_argument("--method", required=True, type=method_name, help=f"{', '.join(METHOD_IDS)} or pyod:<Class>")
-    r.add_argument("--seed", type=_non_negative, required=True)
-    r.add_argument("--experiment", default="known")
+    r.add_argument("--seed", type=_non_negative, required=True,
+                   help="the experiment seed (split draws and training); the papers use 110, 210, ..., 510")
+    r.add_argument("--experiment", default="known",
+                   help="protocol preset: known (default), transfer, a3-1a, ... (config/README.md)")
     r.add_argument("--n-anomalies", type=_n_anomalies, default=100,
                    help="known anomalies in training: a count, or 'half' (⌊training anomalies / 2⌋); capped at "
                         "⌊A / 2⌋ as in the workflow")
-    r.add_argument("--pollution", type=float, default=0.0)
+    r.add_argument("--pollution", type=float, default=0.0,
+                   help="fraction of anomalies relabelled as normal in the training set (default 0)")
     r.add_argument("--rng", choices=["substreams", "original"], default="substreams",
                    help="split draws: named sub-streams (default) or one default_rng(seed) in the authors' order, "
                         "which pairs our seed with theirs")
-    r.add_argument("--mirror")
-    r.add_argument("--raw-dir", default="data/raw")
+    r.add_argument("--mirror", metavar="DIR", help="local mirror directory searched first for upstream file names")
+    r.add_argument("--raw-dir", default="data/raw", help="where raw files are placed (default: data/raw)")
     r.add_argument("--epochs", type=_positive, help="override every training loop's epochs (≥ 1; default: the papers')")
     r.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available)")
     r.add_argument("--precision", choices=PRECISIONS, default="tf32",
@@ -278,20 +346,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"with --work-dir: seconds between training checkpoint writes (default "
                         f"{DEFAULT_CHECKPOINT_EVERY_S:g}; 0 = every epoch); a killed run resumes to the same result")
     r.add_argument("--quiet", action="store_true", help="log only warnings and errors on stderr (no progress bars)")
-    r.add_argument("--out", required=True, help="metrics JSON")
+    r.add_argument("--out", help="the metrics record, strict JSON (default: results/cli/run/"
+                                 "DATASET_EXPERIMENT_nN_pP_seedS_METHOD.json)")
     r.set_defaults(func=_run)
 
     pl = sub.add_parser("plan", help="cost estimate of a workflow config per data set × method, before any job")
     pl.add_argument("--configfile", nargs="+", default=["config/config.yaml"], metavar="YAML",
                     help="workflow config file(s), merged in order as Snakemake does (default: config/config.yaml)")
     pl.add_argument("--load", action="store_true",
-                    help="load data sets that are not prepared yet to count their rows (else: shapes unknown)")
+                    help="load data sets that are not prepared yet to count their rows exactly (else: their documented "
+                         "sizes); one that cannot be fetched is marked, never stops the plan")
+    pl.add_argument("--mirror", metavar="DIR", help="with --load: local mirror searched first for upstream files "
+                                                    "(default: the config's mirror)")
+    pl.add_argument("--raw-dir", metavar="DIR", help="with --load: where raw files are placed (default: the config's "
+                                                     "raw_dir, else data/raw)")
     pl.add_argument("--calibration", metavar="JSON", help="constants measured with --calibrate (default: the "
-                                                          "development machine's, see alarmbench/plan.py)")
+                                                          "development machine's, see alarmbench/plan/calibration.py)")
     pl.add_argument("--calibrate", action="store_true", help="measure this machine's step cost and FLOP rate")
     pl.add_argument("--calibrate-seconds", type=float, default=4.0, help="length of the calibration run")
     pl.add_argument("--calibration-out", metavar="JSON", help="write the calibration here")
     pl.add_argument("--threads", type=_positive, default=1, help="torch threads of the calibration run")
+    pl.add_argument("--csv", metavar="CSV", help="also write the projection per data set × method as CSV "
+                                                 "(for `alarmbench report --projection`)")
     pl.set_defaults(func=_plan)
     return parser
 

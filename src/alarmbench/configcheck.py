@@ -89,8 +89,9 @@ def check_config(config: dict) -> None:
 
 
 def _check_n(where: str, value, datasets: list[str]) -> None:
-    """n_anomalies: a list of counts ≥ 0 or "half", or a mapping from data sets (or `default`) to such lists."""
-    from alarmbench.grid import HALF
+    """n_anomalies: a list of counts ≥ 0, "half" or "min(N, A/2)", or a mapping from data sets (or
+    `default`) to such lists."""
+    from alarmbench.grid import N_SYNTAX, parse_n
 
     if value is None:
         return
@@ -100,11 +101,14 @@ def _check_n(where: str, value, datasets: list[str]) -> None:
     for name, values in lists:
         key = f"{where}.n_anomalies" + (f".{name}" if name is not None else "")
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"{key}: expected a non-empty list of counts ≥ 0 or {HALF!r}; got {values!r}")
+            raise ConfigError(f"{key}: expected a non-empty list, each value {N_SYNTAX}; got {values!r}")
         for v in values:
-            if v != HALF and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise ConfigError(f"{key}: {v!r} is neither a count ≥ 0 nor {HALF!r} (⌊training anomalies / 2⌋ "
-                                  f"of each seed)")
+            try:
+                if not isinstance(v, (int, str)):
+                    raise ValueError
+                parse_n(v)
+            except ValueError:
+                raise ConfigError(f"{key}: {v!r} is not {N_SYNTAX}") from None
 
 
 def _check_per_dataset(key: str, value, datasets: list[str]) -> None:

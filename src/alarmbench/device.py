@@ -13,8 +13,9 @@ import torch
 
 __all__ = ["ENV_VAR", "PRECISIONS", "autocast", "gpu_claim", "resolve_device", "set_precision"]
 
+from alarmbench.runopts import PRECISIONS
+
 ENV_VAR = "ALARMBENCH_DEVICE"
-PRECISIONS = ("fp32", "tf32", "bf16")
 
 
 def resolve_device(spec: str | torch.device | None = None) -> torch.device:

@@ -8,6 +8,7 @@ of the data set with the same normal and anomaly classes (transfer shares the ta
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -58,16 +59,47 @@ def target_group(spec: DatasetSpec, experiment: str) -> str:
     return next(name for name, s in spec.presets.items() if key(name, s) == mine)
 
 
-def parse_n(value: object) -> int | str:
-    """A grid's n_anomalies value (or a path's `n` wildcard): a count ≥ 0, or "half"."""
-    if value == HALF:
-        return HALF
+@dataclass(frozen=True)
+class HalfCapped:
+    """`min(N, A/2)`: N known anomalies, at most half of the table's anomalous rows A of the
+    experiment's training-anomaly classes (the usual protocol, e.g. min(100, ⌊A/2⌋)). Resolved to a
+    count before any job, so a cell's path names the count; refused where A is not known then."""
+
+    n: int
+
+    def __str__(self) -> str:
+        return f"min({self.n}, A/2)"
+
+
+_HALF_CAPPED = re.compile(r"^min\(\s*(\d+)\s*,\s*A\s*/\s*2\s*\)$")
+N_SYNTAX = f"a count ≥ 0, {HALF!r} (⌊training anomalies / 2⌋ of each seed's split) or 'min(N, A/2)'"
+
+
+def parse_n(value: object) -> int | str | HalfCapped:
+    """A grid's n_anomalies value (or a path's `n` wildcard): a count ≥ 0, "half", or "min(N, A/2)"."""
+    if value == HALF or isinstance(value, HalfCapped):
+        return value
+    if isinstance(value, str) and (m := _HALF_CAPPED.match(value.strip())):
+        return HalfCapped(int(m.group(1)))
     if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-        raise ValueError(f"n_anomalies: expected a count ≥ 0 or {HALF!r}; got {value!r}")
+        raise ValueError(f"n_anomalies: expected {N_SYNTAX}; got {value!r}")
+    if int(value) < 0:
+        raise ValueError(f"n_anomalies: expected {N_SYNTAX}; got {value!r}")
     return int(value)
 
 
-def effective_n(spec: DatasetSpec, n: int | str, total: int | None = None) -> int | str:
+def anomalous_rows(spec: DatasetSpec, experiment: str | None, total: int | None = None) -> int | None:
+    """A of `min(N, A/2)`: the rows of the experiment's training-anomaly classes (the registry's
+    documented class counts), else the registry's anomaly total, else `total` (a user file's
+    anomalous rows); None if none is known."""
+    shape = spec.shape
+    if shape is not None and shape.class_rows is not None and shape.exact and experiment in spec.presets:
+        return sum(shape.class_rows.get(c, 0) for c in spec.preset(experiment).train_anomalies)
+    return spec.n_anomalies_total if spec.n_anomalies_total is not None else total
+
+
+def effective_n(spec: DatasetSpec, n: int | str | HalfCapped, total: int | None = None,
+                experiment: str | None = None) -> int | str:
     """The documented rule for tables with few anomalies: at most half of the table's anomalous
     rows are used as known training anomalies, n_eff = min(n, ⌊A / 2⌋) (so n = 100 needs A ≥ 200).
 
@@ -75,13 +107,37 @@ def effective_n(spec: DatasetSpec, n: int | str, total: int | None = None) -> in
     them, SPEC §1.1). A is the registry's `n_anomalies_total`, else `total` (a user file's
     anomalous rows, counted before any job: `anomaly_totals`); with neither, n is kept and the
     split refuses an n larger than its training anomalies. n = 0 stays 0; "half" stays "half"
-    (⌊A_train / 2⌋ ≤ ⌊A / 2⌋ already; the split resolves it per seed).
+    (⌊A_train / 2⌋ ≤ ⌊A / 2⌋ already; the split resolves it per seed). `min(N, A/2)` always
+    applies the cap, with A from `anomalous_rows`, and is refused where A is unknown.
     """
     n = parse_n(n)
+    if isinstance(n, HalfCapped):
+        a = anomalous_rows(spec, experiment, total)
+        if a is None:
+            raise ValueError(f"n_anomalies: {n} needs the anomalous rows of data set {spec.name}, which are not known "
+                             f"before its data is read; give a count or {HALF!r}")
+        return min(n.n, max(1, a // 2)) if n.n else 0
     total = spec.n_anomalies_total if spec.n_anomalies_total is not None else total
     if n == HALF or total is None or n == 0:
         return n
     return min(n, max(1, total // 2))
+
+
+def n_notes(config: Mapping, totals: Mapping[str, int] | None = None) -> list[str]:
+    """One line per (data set, experiment, requested n) whose effective n differs from the grid's
+    value, each starting with "<data set>: "."""
+    seen: dict[tuple, str] = {}
+    user = config.get("user_datasets") or {}
+    for cell, n, _ in _cells(dict(config), totals):
+        if str(n) == str(cell.n_anomalies):
+            continue
+        spec = registry.get(cell.dataset, user)
+        a = anomalous_rows(spec, cell.experiment, (totals or {}).get(cell.dataset)) if isinstance(n, HalfCapped) else (
+            spec.n_anomalies_total if spec.n_anomalies_total is not None else (totals or {}).get(cell.dataset))
+        seen[(cell.dataset, cell.experiment, str(n))] = (
+            f"{cell.dataset}: n_anomalies {n} -> {cell.n_anomalies} known anomalies in {cell.experiment} "
+            f"(at most ⌊A/2⌋, A = {a} anomalous rows)")
+    return list(seen.values())
 
 
 def configured_datasets(config: Mapping) -> list[str]:
@@ -91,7 +147,7 @@ def configured_datasets(config: Mapping) -> list[str]:
     return listed + [name for name in (config.get("user_datasets") or {}) if name not in listed]
 
 
-def n_values(grid: Mapping, dataset: str) -> list[int | str]:
+def n_values(grid: Mapping, dataset: str) -> list[int | str | HalfCapped]:
     """A grid's n_anomalies for one data set: a list for every data set, or a mapping from data
     set names (and an optional `default`) to lists; absent: [100]."""
     values = grid.get("n_anomalies", [100])
@@ -147,7 +203,7 @@ def _cells(config: dict, totals: Mapping[str, int] | None):
                     if p > 0 and not spec.pollution:
                         continue
                     for n in n_values(grid, dataset):
-                        n_eff = effective_n(spec, n, (totals or {}).get(dataset))
+                        n_eff = effective_n(spec, n, (totals or {}).get(dataset), experiment)
                         for seed in grid.get("seeds") or config["seeds"]:
                             yield Cell(dataset, experiment, n_eff, fmt_pollution(p), int(seed)), n, grid["methods"]
 
@@ -163,8 +219,8 @@ def requested_n(config: dict, totals: Mapping[str, int] | None = None) -> dict[s
     recorded in the cell's split.json beside the effective n."""
     out: dict[str, set] = {}
     for cell, n, _ in _cells(config, totals):
-        out.setdefault(cell.path, set()).add(n)
-    return {path: sorted(v, key=lambda n: (isinstance(n, str), n if isinstance(n, int) else 0))
+        out.setdefault(cell.path, set()).add(str(n) if isinstance(n, HalfCapped) else n)
+    return {path: sorted(v, key=lambda n: (isinstance(n, str), n if isinstance(n, int) else 0, str(n)))
             for path, v in out.items()}
 
 

@@ -82,14 +82,21 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
 
 def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path = "data/raw",
              work_dir: Path | None = None, scores_out: Path | None = None, progress: bool = False) -> dict:
-    log.info("run: method %s on %s, experiment %s, seed %d, %s known anomalies, pollution %g", cell.method,
-             cell.dataset, cell.experiment, cell.seed, cell.n_anomalies, cell.pollution)
     spec = registry.get(cell.dataset, cell.user)
     prep = prepare_dataset(cell.dataset, raw_root=raw_root, mirror=mirror, user=cell.user)
     # The workflow's cap rule, with a user table's anomalous rows counted as the workflow counts them.
-    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset))
+    n = effective_n(spec, cell.n_anomalies, anomaly_totals({"user_datasets": cell.user}).get(cell.dataset),
+                    cell.experiment)
     split = split_cell(prep, experiment=cell.experiment, seed=cell.seed, n_anomalies=n, pollution=cell.pollution,
                        user=cell.user, **cell.split_protocol())
+    # The count the split holds, and why it differs from the one asked for (the cap, `half` or min(N, A/2)).
+    known = int(np.asarray(split.a_train).sum())
+    held = f"{known} known anomalies"
+    if str(known) != str(cell.n_anomalies):
+        why = "⌊training anomalies / 2⌋ of this seed's split" if n == "half" else f"capped at ⌊anomalies / 2⌋ = {n}"
+        held = f"n_anomalies {cell.n_anomalies} -> {held} ({why})"
+    log.info("run: method %s on %s, experiment %s, seed %d, %s, pollution %g", cell.method, cell.dataset,
+             cell.experiment, cell.seed, held, cell.pollution)
     fingerprint, targets = _fingerprints(split, cell)
     ctx = job_context(split, dataset=cell.dataset, seed=cell.seed, run=cell.run_params(),
                       targets_dir=Path(work_dir) / "targets" if work_dir else None, work_dir=work_dir,

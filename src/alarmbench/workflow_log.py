@@ -6,8 +6,11 @@ stage timings, checkpoint writes), Python warnings, and everything the job print
 and `sys.stderr`, and file descriptors 1 and 2 too, so output of C/C++ libraries lands there
 as well. Progress bars (tqdm) draw only on a terminal, so the file holds no bar text.
 
-An `InputError` (the user's config or data is wrong; its message says what and where) is reported as
-one line, `alarmbench: error: <message>`, without a traceback, and the job exits with status 1.
+An `InputError` (the user's config or data is wrong, a disk is full; its message says what and
+where) is reported as one line, `alarmbench: error: <message>`, without a traceback, and the job
+exits with status 1. A `DamagedFileError` (an intermediate fails its digest check) is one such line
+too, and the job first deletes the damaged input (`repair`), so that the next run of the workflow
+rebuilds it and everything downstream of it (Snakemake reruns the producer of a missing file).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import os
 import platform
 import resource
+import shutil
 import sys
 import time
 import traceback
@@ -24,7 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from alarmbench.errors import InputError
+from alarmbench import repairs
+from alarmbench.errors import DamagedFileError, InputError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 log = logging.getLogger(__name__)
@@ -116,8 +121,13 @@ def logged(path: str, job=None) -> Iterator[None]:
                 log.info("host %s, pid %d, python %s", platform.node(), os.getpid(), platform.python_version())
                 yield
             _footer("done", began)
-        except InputError as err:
-            line = f"alarmbench: error: {err}"
+        except (InputError, FileNotFoundError) as err:
+            if isinstance(err, FileNotFoundError) and not _lost_input(err, job):
+                _footer("failed", began)
+                traceback.print_exc(file=fh)
+                traceback.print_exc(file=sys.stderr)
+                raise
+            line = f"alarmbench: error: {_one_line(err, job)}"
             _footer("failed", began)
             fh.write(line + "\n")
             print(line, file=sys.stderr)
@@ -132,6 +142,48 @@ def logged(path: str, job=None) -> Iterator[None]:
             logging.captureWarnings(False)
             for h in console:
                 logging.getLogger().addHandler(h)
+
+
+def _one_line(err: Exception, job) -> str:
+    if isinstance(err, DamagedFileError):
+        return repair(err, job)
+    if isinstance(err, FileNotFoundError):
+        return (f"{err.filename}: missing (a job of this run found it damaged and removed it, or it was deleted); "
+                f"run the workflow again to rebuild it")
+    return str(err)
+
+
+def _lost_input(err: FileNotFoundError, job) -> bool:
+    """A declared input (or a file inside one) vanished while the run went on: another job of the
+    same run removed it as damaged (`repair`)."""
+    if job is None or not err.filename:
+        return False
+    path = Path(os.path.abspath(err.filename))
+    return any(_inside(path, Path(os.path.abspath(p))) for p in job.input)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def repair(err: DamagedFileError, job=None) -> str:
+    """Delete what `err` names for removal when it is (inside) one of the job's declared inputs,
+    so that Snakemake finds it missing and rebuilds it; the error's line says what was done. Never
+    anything else: without a job (`alarmbench run`), or for a file that is not an input, the line
+    asks the user to delete it."""
+    inputs = [Path(os.path.abspath(p)) for p in (job.input if job is not None else [])]
+    remove = [Path(os.path.abspath(p)) for p in err.remove]
+    if not any(_inside(r, i) for r in remove for i in inputs):
+        return f"{err}; delete {' and '.join(err.remove)} and run again to rebuild it"
+    for path in remove:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    # Snakemake reruns the producer of a missing file only for a job that needs it, and this job's
+    # outputs go too (it failed): the records make the jobs that read either rerun (alarmbench.repairs).
+    repairs.record([*(r for r in remove if any(_inside(r, i) for i in inputs)), *getattr(job, "output", [])])
+    return f"{err}; removed {' and '.join(err.remove)}: run the workflow again to rebuild it"
 
 
 def _footer(outcome: str, began: float) -> None:

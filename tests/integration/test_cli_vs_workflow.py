@@ -19,6 +19,7 @@ import yaml
 
 from alarmbench import runner
 from alarmbench.cli import main
+from alarmbench.fileio import read_json
 from workdirs import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def _same(record: dict) -> str:
 
 
 def _records(work: Path) -> list[dict]:
-    return [rec for f in sorted((work / "results").rglob("metrics.json")) for rec in json.loads(f.read_text())]
+    return [rec for f in sorted((work / "results").rglob("metrics.json")) for rec in read_json(f)]  # digests checked
 
 
 def test_every_cell_gives_the_workflows_record_through_the_cli(workflow, monkeypatch, tmp_path):

@@ -5,6 +5,7 @@ whole example runs to its report."""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workdirs import copy_workflow
+from readme_blocks import shell_commands
+from workdirs import ROOT, copy_workflow
 
+from alarmbench.cli import build_parser, user_entry
+from alarmbench.grid import n_values
+
+REPORT_HTML = "snakemake --configfile config/own-data.yaml --report results/own-data-report/report.html"
 
 
 @pytest.fixture
@@ -34,6 +40,26 @@ def test_dry_run_plans_every_cell_of_the_example(clone):
     assert cells == {f"{d}/{e}/{n}_p0/seed{s}" for s in (110, 210) for d, e, n in (
         ("blobs", "known", "n10"), ("blobs", "known", "nhalf"), ("sensors", "known", "nhalf"),
         ("sensors", "transfer", "nhalf"))}
+
+
+def test_the_readme_one_cell_examples_are_cells_of_the_grid():
+    """Each `alarmbench run --data config/own-data/…` of the README is a cell of config/own-data.yaml:
+    the same table entry, method, seed, n, epochs and device (so its record is the grid's)."""
+    config = yaml.safe_load((ROOT / "config" / "own-data.yaml").read_text())
+    examples = [c for _, c in shell_commands() if c.startswith("alarmbench run --data config/own-data/")]
+    assert len(examples) >= 2
+    for command in examples:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        name, entry = user_entry(args)
+        declared = config["user_datasets"][name]
+        # the transfer classes matter only to the transfer experiment (`run` has no flag for them)
+        unused = {"transfer_train_anomalies"} if args.experiment != "transfer" else set()
+        assert entry == {k: v for k, v in declared.items() if k not in unused}, command
+        grids = [g for g in config["grids"].values() if args.method in g["methods"]
+                 and args.experiment in g["experiments"] and args.n_anomalies in n_values(g, name)]
+        assert grids, f"{command}: no grid of config/own-data.yaml has this method, experiment and n"
+        assert args.seed in config["seeds"] and args.pollution == 0, command
+        assert (args.epochs, args.device) == (config["run"]["epochs"], config["run"]["device"]), command
 
 
 def test_a_wrong_entry_stops_the_dry_run_naming_it(clone):
@@ -57,3 +83,12 @@ def test_the_example_runs_to_its_report(clone):
     assert set(results["n_anomalies"].astype(str)) == {"10", "half"}
     auc = results[results["metric"] == "test_auc"]
     assert len(auc) == 2 * (2 * 5 + 5 + 2) and auc["value"].between(0, 1).all()
+
+    # the README's browsable report of this run (the same --configfile; finding: it reported the default)
+    assert REPORT_HTML in {c for _, c in shell_commands()}
+    result = subprocess.run([sys.executable, "-m", *shlex.split(REPORT_HTML)], cwd=clone, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    html = (clone / "results" / "own-data-report" / "report.html").read_text()
+    for figure in ("roc_blobs_known", "roc_sensors_known", "results.csv"):
+        assert figure in html, figure

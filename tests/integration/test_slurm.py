@@ -32,18 +32,9 @@ pytestmark = pytest.mark.slurm
 ACCOUNT, CPU_PARTITION, GPU_PARTITION = "alarmbench", "cpu", "gpu"
 FILL = (f"sed -i -e 's/YOUR_ACCOUNT/{ACCOUNT}/' -e 's/CPU_PARTITION/{CPU_PARTITION}/' "
         f"-e 's/GPU_PARTITION/{GPU_PARTITION}/' profiles/slurm/config.yaml profiles/slurm/partitions.yaml")
-RUN = "snakemake --profile profiles/slurm --workflow-profile none"
-
-TINY = {
-    "datasets": ["breast_cancer"],
-    "seeds": [110],
-    "run": {"epochs": 1, "device": "cpu"},
-    "grids": {"known": {"experiments": ["known"], "n_anomalies": [10], "methods": ["ae", "iforest"]}},
-    "results_dir": "results",
-    "reports_dir": "reports",
-    "raw_dir": "data/raw",
-    "prepared_dir": "data/prepared",
-}
+TINY_CONFIG = "config/tiny.yaml"  # the tests' tiny run, shown in the README
+RUN = f"snakemake --profile profiles/slurm --workflow-profile none --configfile {TINY_CONFIG}"
+TINY = yaml.safe_load((ROOT / TINY_CONFIG).read_text())
 LOCAL_RULES = {"evaluate", "aggregate", "report", "all"}  # localrule: they run on the submit host
 PROFILE = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
 SLURM_CONF = Path("/etc/slurm/slurm.conf")  # where the job's own srun looks (the jobstep drops $SLURM_CONF)
@@ -235,12 +226,13 @@ def _profile_copy(work: Path, fill: bool = True) -> None:
 
 def run_workflow(work: Path, cluster: Cluster, *args: str, timeout: float = WORKFLOW_TIMEOUT_S,
                  env: dict | None = None, watch=None) -> tuple[int, str, float]:
-    """The README's command (from `work`, with this test's config), bounded by `timeout`: then
+    """The README's command (from `work`, with its config/tiny.yaml), bounded by `timeout`: then
     SIGINT (Snakemake cancels its SLURM jobs), then SIGKILL. `watch(proc)` runs while it does."""
-    (work / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    (work / TINY_CONFIG).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / TINY_CONFIG, work / TINY_CONFIG)
     program, *rest = RUN.split()
     assert program == "snakemake"
-    cmd = [sys.executable, "-m", "snakemake", *rest, "-s", str(ROOT / "Snakefile"), "--configfile", "tiny.yaml", *args]
+    cmd = [sys.executable, "-m", "snakemake", *rest, "-s", str(ROOT / "Snakefile"), *args]
     log = work / "snakemake.out"
     start = time.time()
     with open(log, "w") as out:

@@ -95,6 +95,22 @@ def test_the_readme_slurm_section_is_the_commands_the_cluster_test_runs():
     assert "GPU" in section
 
 
+def test_filling_in_the_placeholders_changes_values_and_no_comment(tmp_path):
+    """The README's sed replaces each placeholder where it is a value or a key, and nowhere else."""
+    shutil.copytree(ROOT / "profiles" / "slurm", tmp_path / "profiles" / "slurm")
+    subprocess.run(FILL, shell=True, cwd=tmp_path, check=True)
+    for name in ("config.yaml", "partitions.yaml"):
+        before = (ROOT / "profiles" / "slurm" / name).read_text().splitlines()
+        after = (tmp_path / "profiles" / "slurm" / name).read_text().splitlines()
+        comments = [(b.partition("#")[2], a.partition("#")[2]) for b, a in zip(before, after, strict=True)]
+        assert all(b == a for b, a in comments), [c for c in comments if c[0] != c[1]]
+        changed = [(b, a) for b, a in zip(before, after) if b != a]
+        assert len(changed) == {"config.yaml": 1, "partitions.yaml": 2}[name], changed
+        assert not placeholders_in("\n".join(after)), name
+    filled = yaml.safe_load((tmp_path / "profiles" / "slurm" / "partitions.yaml").read_text())
+    assert set(filled["partitions"]) == {CPU_PARTITION, GPU_PARTITION}
+
+
 def test_the_profile_holds_exactly_the_placeholders_the_check_knows():
     text = "".join((ROOT / "profiles" / "slurm" / name).read_text() for name in ("config.yaml", "partitions.yaml"))
     assert placeholders_in(text) == list(PLACEHOLDERS)

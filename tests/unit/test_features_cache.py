@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from alarmbench.features.cache import FeatureCache, FeatureCacheError, FeatureCacheWriter, checkpoint_sources
+from alarmbench.fileio import read_json, write_json
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -92,17 +93,36 @@ def _write(path: Path) -> None:
         w.append(torch.arange(15.0).reshape(5, 3))
 
 
-def _edit_header(path: Path, **changes: object) -> None:
-    h = json.loads((path / "header.json").read_text())
+def _edit_header(path: Path, sealed: bool = True, **changes: object) -> None:
+    """Change header entries; `sealed`: with a matching digest (as a buggy writer would)."""
+    h = read_json(path / "header.json")
     h.update(changes)
-    (path / "header.json").write_text(json.dumps(h))
+    write_json(path / "header.json", h, sealed=sealed)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 @pytest.mark.parametrize(
     ("corrupt", "match"),
     [
         (lambda p: (p / "header.json").unlink(), r"header\.json: no feature cache header"),
-        (lambda p: (p / "header.json").write_text("{oops"), r"header\.json: header is not valid JSON"),
+        (lambda p: (p / "header.json").write_text("{oops"), r"header\.json: not valid JSON, truncated or damaged"),
+        (lambda p: _replace(p / "header.json", '"n_rows": 5', '"n_rows": 4'),
+         r"header\.json: damaged: its content digest"),
+        (lambda p: _edit_header(p, sealed=False, meta={"part": "val"}), r"header\.json: no content digest"),
+        (lambda p: _flip(p / "chunk_000001.npy", -1),
+         r"chunk_000001\.npy: damaged: its sha256 .* recorded in header"),
+        (lambda p: _flip(p / "chunk_000001.npy", 129), r"chunk_000001\.npy: damaged: its sha256"),
         (lambda p: _edit_header(p, format="other"), r"header\.json: not an"),
         (lambda p: _edit_header(p, version=99), r"header\.json: unsupported version"),
         (lambda p: _edit_header(p, dtype="int8"), r"header\.json: unsupported dtype"),
@@ -118,8 +138,24 @@ def test_header_validation_errors_name_the_file(tmp_path: Path, corrupt, match: 
     _write(path)
     FeatureCache(path)  # valid before corruption
     corrupt(path)
-    with pytest.raises(FeatureCacheError, match=match):
-        FeatureCache(path)
+    with pytest.raises(FeatureCacheError, match=match) as err:
+        FeatureCache(path).load()  # a chunk's digest is checked when it is read
+    assert err.value.remove == (str(path),)  # the workflow rebuilds the whole folder
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("how", ["load", "iter_chunks", "disk_rows", "verify"])
+def test_every_way_of_reading_checks_the_digests(tmp_path: Path, how: str) -> None:
+    from alarmbench.features.cache import DiskRows
+
+    path = tmp_path / "feats"
+    _write(path)
+    _flip(path / "chunk_000002.npy", -3)
+    cache = FeatureCache(path)  # the structure is intact: only reading the rows finds the flip
+    read = {"load": cache.load, "iter_chunks": lambda: list(cache.iter_chunks()),
+            "disk_rows": lambda: DiskRows(cache), "verify": cache.verify}[how]
+    with pytest.raises(FeatureCacheError, match=r"chunk_000002\.npy: damaged"):
+        read()
 
 
 def test_lead_slice_and_disk_rows_match_the_loaded_tensor(tmp_path: Path) -> None:

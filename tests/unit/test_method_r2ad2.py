@@ -5,6 +5,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
+from alarmbench.fileio import save_torch
 from alarmbench.methods.r2ad2 import R2AD2
 from alarmbench.methods.target_training import snapshot_family
 from toydata import toy_context, toy_split
@@ -97,7 +98,7 @@ def test_snapshot_chain_is_shared_and_ordered(split, tmp_path):
     payload = torch.load(stored, weights_only=True)
     key = next(iter(payload["state"]["snapshots"][3]))
     payload["state"]["snapshots"][3][key] = payload["state"]["snapshots"][3][key] + 1.0
-    torch.save(payload, stored)
+    save_torch(stored, payload)  # as the pipeline writes it (with its digest)
     again = snapshot_family(split, ctx, 4)
     assert torch.equal(again[3][key], four[3][key] + 1.0)
     # another run (other epochs) does not take it: it retrains under its own fingerprint

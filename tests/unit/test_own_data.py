@@ -127,11 +127,11 @@ def test_n_anomalies_per_data_set_and_bad_values_are_named(npz):
                                                           "n_anomalies": n}}})
 
     check({"mine": ["half"], "breast_cancer": [10], "default": [5]})
-    with pytest.raises(ConfigError, match=r"grids.g.n_anomalies.mine: 'halve' is neither a count"):
+    with pytest.raises(ConfigError, match=r"grids.g.n_anomalies.mine: 'halve' is not a count"):
         check({"mine": ["halve"]})
     with pytest.raises(ConfigError, match=r"grids.g.n_anomalies: 'mien' is not one of the configured datasets"):
         check({"mien": [10]})
-    with pytest.raises(ConfigError, match=r"grids.g.n_anomalies: -1 is neither"):
+    with pytest.raises(ConfigError, match=r"grids.g.n_anomalies: -1 is not a count"):
         check([-1])
 
 

@@ -7,8 +7,8 @@ from test_report_records import SEEDS, record, synthetic_records
 
 from alarmbench.evaluate.aggregate import records_to_frame, roc_frame
 from alarmbench.report.figures import ablation_figure, all_figures, sweep_figure
-from alarmbench.report.plotting import palette
-from alarmbench.report.roc import roc_figure
+from alarmbench.report.plotting import method_styles
+from alarmbench.report.roc import roc_figures
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,8 @@ def data():
     return records_to_frame(recs), roc_frame(recs)
 
 
-def _is_pdf_and_png(paths, stem):
+def _is_pdf_and_png(rec, stem):
+    paths = [p for p in rec.paths if p.suffix != ".csv"]  # a sweep also writes its CSV
     assert [p.name for p in paths] == [f"{stem}.pdf", f"{stem}.png"]
     assert paths[0].read_bytes()[:5] == b"%PDF-" and paths[0].stat().st_size > 1000
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[1].stat().st_size > 1000
@@ -32,9 +33,11 @@ def test_sweep_figures(tmp_path, data):
 
 def test_roc_and_ablation_figures(tmp_path, data):
     results, roc = data
-    _is_pdf_and_png(roc_figure(roc, results, "mnist", "a3-1a", tmp_path / "roc"), "roc")
+    (rec,) = roc_figures(roc[roc["dataset"] == "mnist"], results, tmp_path)
+    _is_pdf_and_png(rec, "roc_validation_1")
+    assert [p.title for p in rec.panels] == ["MNIST, a3-1a", "MNIST, a3-2a", "MNIST, known", "MNIST, transfer"]
     _is_pdf_and_png(ablation_figure(results, tmp_path / "abl"), "abl")
-    assert roc_figure(roc, results, "digits", "known", tmp_path / "none") is None  # no curve stored
+    assert roc_figures(roc[roc["dataset"] == "digits"], results, tmp_path / "none") == []  # no curve stored
 
 
 def test_figures_without_data_are_skipped(tmp_path):
@@ -49,11 +52,11 @@ def test_figures_without_data_are_skipped(tmp_path):
 def test_all_figures_and_stable_colours(tmp_path):
     recs = synthetic_records(sweeps=False, transfer=False)  # the sweeps are drawn above; keep this test fast
     made = all_figures(records_to_frame(recs), roc_frame(recs), tmp_path)
-    names = {p.name for paths, _ in made for p in paths}
+    names = {p.name for rec in made for p in rec.paths}
     assert names == {f"{stem}.{ext}" for ext in ("pdf", "png") for stem in (
-        "r2ad2_ablation_snapshots", "roc_mnist_known", "roc_mnist_a3-1a", "roc_mnist_a3-2a", "roc_ids_a3_a3-1c")}
-    assert all(caption for _, caption in made)
-    assert palette(["ae", "r2ad2"])["R2-AD2"] == palette(["r2ad2", "ae", "iforest"])["R2-AD2"]
+        "r2ad2_ablation_snapshots", "roc_validation_1")}
+    assert all(rec.caption for rec in made)
+    assert method_styles(["ae", "r2ad2"])["r2ad2"] == method_styles(["r2ad2", "ae", "iforest"])["r2ad2"]
 
 
 def _mammography_sweep():
@@ -63,13 +66,13 @@ def _mammography_sweep():
 
 
 def test_a_single_data_set_gets_no_mean_panel_that_repeats_it():
-    from alarmbench.report.figures import sweep_panels
+    from alarmbench.report.figures import sweep_record
 
-    panels, _, _ = sweep_panels(_mammography_sweep(), "n_anomalies", "test_auc")
-    assert [title for title, _ in panels] == ["Mammography"]
+    panels = sweep_record(_mammography_sweep(), "n_anomalies", "test_auc").panels
+    assert [p.title for p in panels] == ["Mammography"]
     two = records_to_frame(synthetic_records(transfer=False, ablation=False, a3=False, roc=False))
-    titles = [title for title, _ in sweep_panels(two, "n_anomalies", "test_auc")[0]]
-    assert titles[-1] == "mean" and len(titles) == 1 + two["dataset"].nunique()
+    titles = [p.title for p in sweep_record(two, "n_anomalies", "test_auc").panels]
+    assert titles[-1].startswith("mean of") and len(titles) == 1 + two["dataset"].nunique()
 
 
 @pytest.mark.parametrize("n_panels", [1, 2, 4])

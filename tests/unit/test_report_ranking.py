@@ -29,9 +29,10 @@ HAS_POSTHOCS = S.scikit_posthocs() is not None
 
 @pytest.fixture
 def scores():
-    """4 data sets × 3 methods, a tie on d2: ranks A 1,1.5,3,1; B 2,1.5,1,3; C 3,3,2,2."""
-    return pd.DataFrame({"r2ad2": [0.90, 0.80, 0.70, 0.95], "ae": [0.80, 0.80, 0.90, 0.85],
-                         "iforest": [0.70, 0.60, 0.80, 0.90]}, index=["d1", "d2", "d3", "d4"])
+    """6 data sets (stats.MIN_DATASETS) × 3 methods, a tie on d2: ranks A 1,1.5,3,1,1,1;
+    B 2,1.5,1,3,3,2; C 3,3,2,2,2,3."""
+    return pd.DataFrame({"r2ad2": [0.90, 0.80, 0.70, 0.95, 0.90, 0.85], "ae": [0.80, 0.80, 0.90, 0.85, 0.70, 0.80],
+                         "iforest": [0.70, 0.60, 0.80, 0.90, 0.80, 0.75]}, index=["d1", "d2", "d3", "d4", "d5", "d6"])
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_friedman_matches_scipy(scores):
     direct = stats.friedmanchisquare(scores["r2ad2"], scores["ae"], scores["iforest"])
     assert r.friedman_statistic == pytest.approx(direct.statistic)
     assert r.friedman_pvalue == pytest.approx(direct.pvalue)
-    assert r.testable and r.n_methods == 3 and r.n_datasets == 4
+    assert r.testable and r.n_methods == 3 and r.n_datasets == 6
 
 
 def test_wilcoxon_holm_fallback(scores, monkeypatch):
@@ -77,7 +78,7 @@ def test_nemenyi_agrees_with_the_cd():
 
 
 def test_missing_methods_are_dropped_and_reported(scores, tmp_path):
-    partial = scores.assign(devnet=[0.99, np.nan, 0.5, 0.6], gradcon=[0.5, 0.4, 0.3, 0.2])
+    partial = scores.iloc[:4].assign(devnet=[0.99, np.nan, 0.5, 0.6], gradcon=[0.5, 0.4, 0.3, 0.2])
     partial.loc["d5"] = [np.nan, 0.7, np.nan, np.nan, np.nan]  # one method only: the data set goes
     r = R.rank_scores(partial)
     assert set(r.scores.columns) == {"r2ad2", "ae", "iforest", "gradcon"}
@@ -95,6 +96,10 @@ def test_missing_methods_are_dropped_and_reported(scores, tmp_path):
 def test_too_few_data_sets_or_methods_skip(scores, tmp_path):
     one = R.rank_scores(scores.iloc[:1])
     assert not one.testable and "data set" in one.reason and math.isnan(one.friedman_pvalue)
+    five = R.rank_scores(scores.iloc[:5])  # below stats.MIN_DATASETS: ranks, but no test and no CD
+    assert not five.testable and "fewer than the 6" in five.reason and math.isnan(five.cd)
+    assert five.posthoc.empty and list(five.average_rank.index)[0] == "r2ad2"
+    assert "No Friedman test: 5 data set(s), fewer than the 6" in T.ranking_table(five).latex.render()
     assert one.posthoc.empty and math.isnan(one.cd)
     two = R.rank_scores(scores[["r2ad2", "ae"]])
     assert not two.testable and math.isnan(two.friedman_statistic)
@@ -147,7 +152,7 @@ def test_cliques():
 @pytest.mark.parametrize("style", ["demsar", pytest.param("posthocs", marks=pytest.mark.skipif(
     not HAS_POSTHOCS, reason="scikit-posthocs not installed"))])
 def test_diagram_files(scores, tmp_path, style):
-    wide = scores.assign(**{"pyod:XGBOD": [0.5, 0.55, 0.6, 0.4], "gbdt-od": [0.6, 0.65, 0.4, 0.7]})
+    wide = scores.assign(**{"pyod:XGBOD": [0.5, 0.55, 0.6, 0.4, 0.5, 0.6], "gbdt-od": [0.6, 0.65, 0.4, 0.7, 0.6, 0.5]})
     r = R.rank_scores(wide)
     paths = CD.cd_diagram(r, tmp_path / f"cd_{style}", style=style)
     assert [p.suffix for p in paths] == [".pdf", ".png"]
@@ -156,7 +161,9 @@ def test_diagram_files(scores, tmp_path, style):
 
 def test_build_reports_writes_rankings(tmp_path):
     recs = synthetic_records(sweeps=False, transfer=False, ablation=False, a3=False, roc=False)
-    assert len({r["dataset"] for r in recs}) >= 3
+    methods = sorted({r["method"] for r in recs})
+    recs += [record(ds, "known", m, s) for ds in ("wine", "letter") for m in methods for s in SEEDS]
+    assert len({r["dataset"] for r in recs}) == S.MIN_DATASETS
     collect(recs, tmp_path / "results.csv")
     out = tmp_path / "out"
     written = build_reports(tmp_path / "results.csv", out)
@@ -200,8 +207,9 @@ def test_posthocs_diagram_bytes_do_not_depend_on_the_hash_seed(tmp_path):
 
     script = ("import sys, pandas as pd\n"
               "from alarmbench.report import cd_diagram as CD, ranking as R\n"
-              "s = pd.DataFrame({'r2ad2': [.9, .8, .7, .95], 'ae': [.8, .82, .9, .85], 'iforest': [.7, .6, .8, .9],\n"
-              "                  'devnet': [.85, .75, .72, .8], 'gradcon': [.6, .7, .75, .7]}, index=list('abcd'))\n"
+              "s = pd.DataFrame({'r2ad2': [.9, .8, .7, .95, .9, .8], 'ae': [.8, .82, .9, .85, .7, .75],\n"
+              "                  'iforest': [.7, .6, .8, .9, .8, .7], 'devnet': [.85, .75, .72, .8, .85, .9],\n"
+              "                  'gradcon': [.6, .7, .75, .7, .6, .65]}, index=list('abcdef'))\n"
               "CD.cd_diagram(R.rank_scores(s), sys.argv[1], style='posthocs')\n")
     outs = []
     for seed in ("1", "2"):

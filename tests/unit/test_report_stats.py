@@ -84,8 +84,10 @@ def test_wilcoxon_pairs_only_shared_datasets_and_groups_by_context():
 def test_wilcoxon_degenerate_cases_give_nan_with_reason():
     one = _means(1)
     res = S.wilcoxon_vs(one)
-    assert res["pvalue"].isna().all() and res["reason"].str.contains("at least 2").all()
-    same = _means(4)
+    assert res["pvalue"].isna().all() and res["reason"].str.contains("fewer than the 6").all()
+    five = S.wilcoxon_vs(_means(5))  # below stats.MIN_DATASETS no two-sided test can reach p < .05
+    assert five["pvalue"].isna().all() and (five["n_datasets"] == 5).all()
+    same = _means(6)
     same = pd.concat([same[same["method"] == "r2ad2"], same[same["method"] == "r2ad2"].assign(method="copy")])
     res = S.wilcoxon_vs(same)
     assert math.isnan(res["pvalue"].iloc[0]) and res["reason"].iloc[0] == "all differences are zero"

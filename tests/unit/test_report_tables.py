@@ -65,8 +65,11 @@ def test_bold_marks_the_best_mean(summary):
     assert any(c.startswith(r"\textbf{") for c in _row(tex, "MNIST"))
 
 
-def test_wilcoxon_row_matches_scipy(summary):
-    table = method_table(summary, "known", "t3", "Table 3")
+def test_wilcoxon_row_matches_scipy():
+    six = summarise(records_to_frame([record(ds, "known", m, s) for ds in ("mammography", "mnist", "digits", "wine",
+                                                                         "letter", "glass")
+                                      for m in ("r2ad2", "ae", "gradcon", "iforest") for s in SEEDS]))
+    table = method_table(six, "known", "t3", "Table 3")
     frame = table.frame.set_index(["metric", "dataset"]).loc["test_ap"]
     per_ds = frame.drop(index=["mean", "wilcoxon_p"])
     direct = stats.wilcoxon(per_ds["r2ad2_mean"], per_ds["gradcon_mean"]).pvalue
@@ -74,6 +77,26 @@ def test_wilcoxon_row_matches_scipy(summary):
     assert pd.isna(frame.loc["wilcoxon_p", "r2ad2_mean"])
     cells = [ln for ln in table.latex.render().splitlines() if ln.startswith(r"$p$ (Wilcoxon)")]
     assert len(cells) == 2 and cells[0].split(" & ")[1] == "--"
+
+
+def test_no_wilcoxon_row_below_the_minimum_of_data_sets(summary):
+    """Four data sets: a two-sided Wilcoxon test cannot reach p < .05, so no p row is printed and the
+    note says why (it printed .12/.25 before)."""
+    table = method_table(summary, "known", "t3", "Table 3")
+    tex = table.latex.render()
+    assert r"$p$ (Wilcoxon)" not in tex and "No Wilcoxon test: 4 data set(s), fewer than the 6" in tex
+    frame = table.frame.set_index(["metric", "dataset"])
+    assert frame.loc[("test_auc", "wilcoxon_p")].filter(like="_mean").isna().all()
+
+
+def test_the_mean_row_averages_one_epochs_setting(summary):
+    short = summary.assign(epochs=summary["epochs"].where(summary["dataset"] != "digits", "1"))
+    table = method_table(short, "known", "t3", "Table 3")
+    frame = table.frame.set_index(["metric", "dataset"])
+    per_ds = frame.loc["test_auc"].drop(index=["mean", "wilcoxon_p", "digits"])
+    assert frame.loc[("test_auc", "mean"), "ae_mean"] == pytest.approx(per_ds["ae_mean"].mean())
+    assert frame.loc[("test_auc", "mean"), "epochs"] == "paper"
+    assert "left out: digits (1 ep.)" in table.latex.render().replace(r"\_", "_")
 
 
 def test_display_names_dagger_and_variant_marking(summary):
@@ -161,3 +184,15 @@ def test_reduced_epochs_are_labelled_in_table_and_csv():
     assert L.EPOCHS_NOTE in tex
     epochs = table.frame.set_index(["metric", "dataset"])["epochs"]
     assert epochs[("test_auc", "digits")] == "1" and epochs[("test_auc", "mammography")] == "paper"
+
+
+def test_method_table_when_the_reference_ran_only_on_left_out_data_sets():
+    """The combined small-real report: R2-AD2 ran (1 epoch) only on mnist_t10k, which the mean
+    leaves out, while nsl_kdd_20 ran the papers' epochs without it: no pair for the Wilcoxon test
+    (`int(NaN)` raised before), so the note says 0 data sets."""
+    from alarmbench.report.tables import method_table
+
+    recs = [record("nsl_kdd_20", "transfer", m, s) for m in ("ae", "devnet") for s in SEEDS]
+    recs += [record("mnist_t10k", "transfer", m, s, epochs=1) for m in ("r2ad2", "ae") for s in SEEDS]
+    table = method_table(summarise(records_to_frame(recs)), "transfer", "t4", "Table 4")
+    assert "No Wilcoxon test: 0 data set(s)" in table.latex.render()

@@ -3,7 +3,6 @@ without anomalies (tiny tables) gives NaN validation metrics instead of failing 
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -12,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from toydata import toy_split
 
 from alarmbench.evaluate.metrics import ScoreError, roc_points
-from alarmbench.fileio import write_json, write_npz
+from alarmbench.fileio import read_json, write_json, write_npz
 from alarmbench.stages.evaluate import evaluate_stage
 
 CELL = {"dataset": "toy", "experiment": "known", "n_anomalies": 40, "pollution": 0.0, "seed": 110, "epochs": "paper"}
@@ -25,7 +24,7 @@ def _cell(tmp_path, split, methods):
         rng = np.random.default_rng(i)
         write_npz(tmp_path / f"{m}.npz", val=split.a_val + rng.normal(0, 0.5, len(split.a_val)),
                   test=split.a_test + rng.normal(0, 0.5, len(split.a_test)))
-        write_json(tmp_path / f"{m}.json", {"fit_seconds": 1.0})
+        write_json(tmp_path / f"{m}.json", {"fit_seconds": 1.0}, sealed=True)
         scores.append(str(tmp_path / f"{m}.npz"))
         infos.append(str(tmp_path / f"{m}.json"))
     return str(tmp_path / "split.npz"), scores, infos
@@ -35,7 +34,7 @@ def test_one_list_per_cell_with_every_method(tmp_path):
     split = toy_split()
     path, scores, infos = _cell(tmp_path, split, ["ae", "devnet"])
     evaluate_stage(split_npz=path, methods=["ae", "devnet"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=0.05, out=str(tmp_path / "metrics.json"))
-    records = json.loads((tmp_path / "metrics.json").read_text())
+    records = read_json(tmp_path / "metrics.json")
     assert [r["method"] for r in records] == ["ae", "devnet"]
     with np.load(scores[1]) as z:
         assert records[1]["test_auc"] == pytest.approx(roc_auc_score(split.a_test, z["test"]))
@@ -51,7 +50,7 @@ def test_validation_without_anomalies_gives_nan_not_an_error(tmp_path):
     split.a_val = np.zeros_like(split.a_val)
     path, scores, infos = _cell(tmp_path, split, ["ae"])
     evaluate_stage(split_npz=path, methods=["ae"], scores_npz=scores, info_json=infos, cell=CELL, max_fpr=0.05, out=str(tmp_path / "metrics.json"))
-    (rec,) = json.loads((tmp_path / "metrics.json").read_text())
+    (rec,) = read_json(tmp_path / "metrics.json")
     assert math.isnan(rec["val_auc"]) and math.isfinite(rec["test_auc"]) and "roc_validation" not in rec
     split.a_test = np.zeros_like(split.a_test)  # the test part must have both classes
     path, scores, infos = _cell(tmp_path, split, ["ae"])

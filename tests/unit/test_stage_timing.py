@@ -4,12 +4,11 @@ the second their fit job spends loading a trained network."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 from toydata import toy_split
 
-from alarmbench.fileio import write_json
+from alarmbench.fileio import read_json, write_json
 from alarmbench.stages.extract import extract_stage
 from alarmbench.stages.fit import fit_score_stage
 from alarmbench.stages.target import train_target_stage
@@ -40,17 +39,17 @@ def _fit(folder, split_npz, method, targets, features=None):
                     targets_dir=str(folder / "targets"), features=feats, work_dir=str(folder / method / "work"),
                     out_scores=str(folder / method / "scores.npz"), out_info=str(info),
                     inputs=[*map(str, targets), *(d for parts in feats.values() for d in parts.values())])
-    return json.loads(info.read_text())
+    return read_json(info)
 
 
 def test_a_target_records_its_seconds_and_those_it_starts_from(cell):
     folder, split_npz = cell
     ae = _train(folder, split_npz, "deepsvdd_ae")
-    first = json.loads(target_record(ae).read_text())
+    first = read_json(target_record(ae))
     assert first["target"] == "deepsvdd_ae" and first["seconds"] > 0 and first["total_seconds"] == first["seconds"]
-    write_json(target_record(ae), first | {"total_seconds": 1000.0})  # a slow pretraining, as recorded
+    write_json(target_record(ae), first | {"total_seconds": 1000.0}, sealed=True)  # a slow pretraining, as recorded
     svdd = _train(folder, split_npz, "deepsvdd", inputs=[ae])
-    rec = json.loads(target_record(svdd).read_text())
+    rec = read_json(target_record(svdd))
     assert rec["upstream_seconds"] == 1000.0
     assert rec["total_seconds"] == pytest.approx(rec["seconds"] + 1000.0, abs=2e-3)
 
@@ -58,7 +57,7 @@ def test_a_target_records_its_seconds_and_those_it_starts_from(cell):
 def test_fit_total_adds_the_target_and_feature_jobs_it_read(cell):
     folder, split_npz = cell
     ae = _train(folder, split_npz, "ae")
-    write_json(target_record(ae), json.loads(target_record(ae).read_text()) | {"total_seconds": 500.0})
+    write_json(target_record(ae), read_json(target_record(ae)) | {"total_seconds": 500.0}, sealed=True)
     info = _fit(folder, split_npz, "ae", [ae])
     assert info["target_seconds"] == 500.0 and info["extract_seconds"] == 0.0
     assert info["total_seconds"] == pytest.approx(info["fit_seconds"] + 500.0, abs=2e-3)
@@ -66,9 +65,9 @@ def test_fit_total_adds_the_target_and_feature_jobs_it_read(cell):
     dirs = {part: str(folder / "features" / part) for part in ("train", "val", "test")}
     extract_stage(split_npz=split_npz, dataset=DATASET, seed=110, kind="activations", run=RUN, target=str(ae),
                   out_dirs=dirs)
-    recorded = json.loads((folder / "features" / "train" / FEATURE_FILE).read_text())
+    recorded = read_json(folder / "features" / "train" / FEATURE_FILE)
     assert recorded["kind"] == "activations" and recorded["seconds"] > 0
-    write_json(folder / "features" / "train" / FEATURE_FILE, recorded | {"seconds": 70.0})
+    write_json(folder / "features" / "train" / FEATURE_FILE, recorded | {"seconds": 70.0}, sealed=True)
     info = _fit(folder, split_npz, "a3", [ae], {"activations": dirs})
     assert info["extract_seconds"] == 70.0 and info["target_seconds"] == 500.0
     assert info["total_seconds"] == pytest.approx(info["fit_seconds"] + 570.0, abs=2e-3)

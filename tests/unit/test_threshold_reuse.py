@@ -5,7 +5,6 @@ or chosen per cell (switch)."""
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from alarmbench.configcheck import check_config
 from alarmbench.data import registry
 from alarmbench.evaluate.metrics import threshold_at_max_fpr, threshold_metrics
 from alarmbench.evaluate.threshold_source import known_counterpart, threshold_sources
-from alarmbench.fileio import write_json, write_npz
+from alarmbench.fileio import read_json, write_json, write_npz
 from alarmbench.grid import Cell, Job, expand
 from alarmbench.methods.catalog import ConfigError
 from alarmbench.stages.evaluate import evaluate_stage
@@ -71,7 +70,7 @@ def _scores(tmp_path, split, name, shift):
     rng = np.random.default_rng(len(name))
     write_npz(tmp_path / f"{name}.npz", val=split.a_val * shift + rng.normal(0, 1, len(split.a_val)),
               test=split.a_test * shift + rng.normal(0, 1, len(split.a_test)))
-    write_json(tmp_path / f"{name}.json", {"fit_seconds": 1.0})
+    write_json(tmp_path / f"{name}.json", {"fit_seconds": 1.0}, sealed=True)
     return [str(tmp_path / f"{name}.npz")], [str(tmp_path / f"{name}.json")]
 
 
@@ -85,7 +84,7 @@ def test_the_reused_threshold_is_chosen_on_the_source_validation_and_applied_to_
     scores, info = _scores(tmp_path, big, "big_ae", 3.0)
     evaluate_stage(split_npz=str(tmp_path / "big.npz"), methods=["ae"], scores_npz=scores, info_json=info, cell=CELL,
                    max_fpr=0.05, out=str(tmp_path / "big_metrics.json"))
-    (src,) = json.loads((tmp_path / "big_metrics.json").read_text())
+    (src,) = read_json(tmp_path / "big_metrics.json")
     with np.load(scores[0]) as z:
         assert src["threshold"] == threshold_at_max_fpr(big.a_val, z["val"], 0.05)
     assert src["threshold_source"] == "toy/a3-1a/n200_p0.0/seed110"
@@ -96,7 +95,7 @@ def test_the_reused_threshold_is_chosen_on_the_source_validation_and_applied_to_
         evaluate_stage(split_npz=str(tmp_path / "small.npz"), methods=["ae"], scores_npz=scores, info_json=info,
                        cell=cell, max_fpr=0.05, out=str(tmp_path / "small_metrics.json"),
                        threshold_from={"ae": str(tmp_path / "big_metrics.json")} if reuse else None)
-        (rec,) = json.loads((tmp_path / "small_metrics.json").read_text())
+        (rec,) = read_json(tmp_path / "small_metrics.json")
         with np.load(scores[0]) as z:
             own = threshold_at_max_fpr(small.a_val, z["val"], 0.05)
             threshold = src["threshold"] if reuse else own
@@ -107,7 +106,7 @@ def test_the_reused_threshold_is_chosen_on_the_source_validation_and_applied_to_
 
 
 def test_a_source_without_a_threshold_is_named(tmp_path):
-    write_json(tmp_path / "m.json", [{"method": "ae", **CELL}])
+    write_json(tmp_path / "m.json", [{"method": "ae", **CELL}], sealed=True)
     split = toy_split(n_anomalies=10)
     split.save(tmp_path / "s.npz", tmp_path / "s.json")
     scores, info = _scores(tmp_path, split, "ae", 1.0)

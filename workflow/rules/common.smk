@@ -5,7 +5,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import configcheck, device, grid, methods, plan, runkeys, slurm_profile, software, workflow_triggers
+from alarmbench import configcheck, device, grid, methods, plan, repairs, runkeys, slurm_profile, software, workflow_triggers
 from alarmbench.codekeys import code_key, package_data
 from alarmbench.data import protocols, registry
 from alarmbench.evaluate.threshold_source import threshold_sources
@@ -23,7 +23,7 @@ GRID_N = grid.requested_n(config, TOTALS)  # cell path -> the config's n values 
 configcheck.check_jobs(JOBS)
 CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
-    plan.print_summary(config)
+    plan.print_summary(config, totals=TOTALS)  # with the effective n where a cap changes a grid's value
 RUN = config["run"]
 SOFTWARE_RERUN = software.switch(config["software_rerun"])  # alarmbench.software: rerun results made with other versions
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
@@ -109,6 +109,16 @@ def cell_epochs(w):
 def user_entry(w):
     """The user data set's own entry (a param: another data set's entry reruns nothing here)."""
     return runkeys.canonical({w.dataset: USER[w.dataset]}) if w.dataset in USER else {}
+
+
+def damaged_inputs(w, **job):
+    """The records of this job's inputs that a job removed, found damaged or as its own outputs
+    when it failed on one (alarmbench.repairs; None for nearly every job): a param, so that the
+    jobs which read such a file rerun, and with them its producer, although the results
+    downstream of it are still present. `**job` and not `input`: Snakemake leaves a param whose
+    function names `input` out of the params it compares (it would follow the input's content);
+    this one depends on the input's paths only, which the wildcards fix."""
+    return repairs.history(job["input"])
 
 
 def split_protocol(w):

@@ -35,6 +35,7 @@ rule prepare:
         f"{config['prepared_dir']}/{{dataset}}.npz",
     params:
         code=prepare_code,
+        damaged=damaged_inputs,
         raw_files=raw_digest,
         user_file=user_digest,
         user=user_entry,
@@ -56,6 +57,7 @@ rule split:
         protocol=split_protocol,
         code=script_code("split.py"),
         user=user_entry,
+        damaged=damaged_inputs,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
         f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
@@ -75,6 +77,7 @@ rule target_split:
         protocol=split_protocol,
         code=script_code("split.py"),
         user=user_entry,
+        damaged=damaged_inputs,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",
     script:

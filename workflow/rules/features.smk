@@ -19,6 +19,7 @@ rule extract:
         code=extract_code,
         user=user_entry,
         software=extract_software,
+        damaged=damaged_inputs,
     wildcard_constraints:
         kind="|".join(catalog.FEATURES),
         tfile="|".join(TARGET_FILES) or "no-target",

@@ -18,6 +18,7 @@ rule fit_score:
         code=fit_code,
         software=fit_software,
         targets_dir=targets_dir,
+        damaged=damaged_inputs,
         features=method_features,
         work_dir=lambda w: f"{cell_dir(w)}/{w.method}/work",
         user=user_entry,

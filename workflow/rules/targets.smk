@@ -18,6 +18,7 @@ rule train_target:
         code=target_code,
         user=user_entry,
         software=target_software,
+        damaged=damaged_inputs,
     wildcard_constraints:
         tfile="|".join(TARGET_FILES) or "no-target",
     threads: RUN["threads"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from alarmbench.data.sources import RemoteFile, Source
-from alarmbench.data.spec import ClassSetup, DatasetSpec, HyperParams
+from alarmbench.data.spec import ClassSetup, DatasetSpec, DeclaredShape, HyperParams
 
 BASE = "https://github.com/Minqi824/ADBench/raw/main/adbench/datasets/Classical/"
 
@@ -44,6 +44,26 @@ ANOMALIES = {"4_breastw": 239, "6_cardio": 176, "10_cover": 2747, "16_http": 221
              "24_mnist": 700, "29_Pima": 268, "31_satimage-2": 71, "32_shuttle": 3511, "34_smtp": 30,
              "38_thyroid": 93, "42_WBC": 10}
 
+# Rows, features and anomalies of every table, from the ADBench paper's table of data sets (Han et
+# al. 2022, Table 1); the mirrored ones are checked against the files by the realdata tests.
+SIZES = dict(zip(FILES, (
+    (49534, 27, 1508), (7200, 6, 534), (95329, 196, 2329), (683, 9, 239), (41188, 62, 4640), (1831, 21, 176),
+    (2114, 21, 466), (202599, 39, 4547), (299285, 500, 18568), (286048, 10, 2747), (619326, 10, 36710),
+    (1941, 27, 673), (284807, 29, 492), (214, 7, 9), (80, 19, 13), (567498, 3, 2211), (1966, 1555, 368),
+    (351, 32, 126), (6435, 36, 1333), (1600, 32, 100), (148, 18, 6), (19020, 10, 6688), (11183, 6, 260),
+    (7603, 100, 700), (3062, 166, 97), (5216, 64, 150), (5393, 10, 510), (6870, 16, 156), (768, 8, 268),
+    (6435, 36, 2036), (5803, 36, 71), (49097, 9, 3511), (245057, 3, 50859), (95156, 3, 30), (4207, 57, 1679),
+    (3686, 400, 61), (340, 9, 31), (3772, 6, 93), (240, 6, 30), (1456, 12, 50), (3443, 21, 100), (223, 9, 10),
+    (367, 30, 10), (4819, 5, 257), (129, 13, 10), (198, 33, 47), (1484, 8, 507),
+)))
+
+
+def declared_shape(stem: str) -> DeclaredShape:
+    rows, features, anomalies = SIZES[stem]
+    return DeclaredShape(rows, (features,), None, {"0": rows - anomalies, "1": anomalies},
+                         source="ADBench (Han et al. 2022), Table 1")
+
+
 MAMMOGRAPHY_HP = HyperParams(encoder=(5, 3, 2), alarm=(100, 50, 25, 10), batch_size=128, a3_target=(5, 3, 2))
 
 
@@ -62,5 +82,6 @@ def adbench_specs() -> list[DatasetSpec]:
             ("0", "1"), {"known": ClassSetup([0], [1])},
             MAMMOGRAPHY_HP if stem == "23_mammography" else None,
             pollution=False, citation="Han et al., ADBench, NeurIPS 2022", n_anomalies_total=ANOMALIES.get(stem),
+            shape=declared_shape(stem),
         ))
     return specs

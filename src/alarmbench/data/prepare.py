@@ -13,7 +13,7 @@ from alarmbench.data.loaders import DataFormatError, get_loader
 from alarmbench.data.sources import Source
 from alarmbench.data.spec import DatasetSpec, default_hparams
 from alarmbench.data.table import RawTable
-from alarmbench.fileio import sha256_file, write_npz
+from alarmbench.fileio import load_npz, sha256_file, write_npz
 
 
 @dataclass
@@ -38,11 +38,11 @@ class Prepared:
 
     @classmethod
     def load(cls, path: str | Path) -> "Prepared":
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            is_test = z["is_test"] if len(z["is_test"]) else None
-            names = [str(n) for n in z["feature_names"]] or None
-            return cls(meta["dataset"], z["X"], z["labels"], z["fine_labels"], is_test, names, meta)
+        z = load_npz(path)  # its digest checked
+        meta = json.loads(str(z["meta"]))
+        is_test = z["is_test"] if len(z["is_test"]) else None
+        names = [str(n) for n in z["feature_names"]] or None
+        return cls(meta["dataset"], z["X"], z["labels"], z["fine_labels"], is_test, names, meta)
 
     def hparams(self, spec: DatasetSpec):
         return spec.hparams or default_hparams(int(np.prod(self.X.shape[1:])), len(self.X))

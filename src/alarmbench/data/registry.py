@@ -7,10 +7,12 @@ Where none is known, the downloader records the hash at first download in the lo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from alarmbench.data.adbench import adbench_specs
 from alarmbench.data.families import KDD_FAMILIES
 from alarmbench.data.sources import RemoteFile, Source
-from alarmbench.data.spec import ClassSetup, DatasetSpec, HyperParams
+from alarmbench.data.spec import ClassSetup, DatasetSpec, DeclaredShape, HyperParams
 
 KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
@@ -111,6 +113,55 @@ KDD_PRESETS = {
     "transfer": ClassSetup(["normal"], ["DoS", "Probe", "R2L", "U2R"], ["DoS", "Probe"]),
 }
 KDD_HP = HyperParams(encoder=(40, 20, 10), batch_size=512, a3_target=(200, 100, 50, 25))
+
+# Documented sizes (DeclaredShape): what `alarmbench plan` projects from before any download.
+MNIST_DIGIT_ROWS = dict(zip(DIGITS, (6903, 7877, 6990, 7141, 6824, 6313, 6876, 7293, 6825, 6958)))  # LeCun et al.
+MNIST_T10K_ROWS = dict(zip(DIGITS, (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)))
+KDD_TEST_ROWS = {"normal": 9711, "DoS": 7458, "Probe": 2421, "R2L": 2754, "U2R": 200}  # KDDTest+, families
+
+
+def _kdd_shape(train: dict[str, int], source: str) -> DeclaredShape:
+    return DeclaredShape(sum(train.values()) + 22544, (122,), test_rows=22544,  # 38 numeric + 84 one-hot (SPEC)
+                         class_rows={c: train[c] + KDD_TEST_ROWS[c] for c in KDD_CLASSES}, test_class_rows=KDD_TEST_ROWS,
+                         source=source)
+
+
+SHAPES = {
+    "mnist": DeclaredShape(70000, (28, 28), 10000, MNIST_DIGIT_ROWS, MNIST_T10K_ROWS,
+                           source="LeCun et al.: 60,000 + 10,000 test"),
+    "mnist_t10k": DeclaredShape(10000, (28, 28), None, MNIST_T10K_ROWS, source="LeCun et al.: the 10,000 test images"),
+    "fashion_mnist": DeclaredShape(70000, (28, 28), 10000, {d: 7000 for d in DIGITS}, {d: 1000 for d in DIGITS},
+                                   source="Xiao et al.: 60,000 + 10,000 test, 7,000 per class"),
+    "mnist_emnist": DeclaredShape(126000, (28, 28), 18000, {**MNIST_DIGIT_ROWS, **{c: 5600 for c in LETTERS_AE + LETTERS_VZ}},
+                                  {**MNIST_T10K_ROWS, **{c: 800 for c in LETTERS_AE + LETTERS_VZ}},
+                                  source="MNIST + EMNIST letters (Cohen et al.: 4,800 train + 800 test per letter)"),
+    "creditcard": DeclaredShape(284807, (29,), None, {"0": 284315, "1": 492},
+                                source="Kaggle mlg-ulb: 284,807 rows, 492 frauds; Time dropped (SPEC)"),
+    "covtype": DeclaredShape(581012, (54,), None, dict(zip(map(str, range(1, 8)),
+                                                           (211840, 283301, 35754, 2747, 9493, 17367, 20510))),
+                             source="UCI Covertype: 581,012 rows, 54 features"),
+    "mammography": DeclaredShape(11183, (6,), None, {"0": 10923, "1": 260}, source="ODDS: 11,183 x 6, 260 anomalies"),
+    "nsl_kdd": _kdd_shape({"normal": 67343, "DoS": 45927, "Probe": 11656, "R2L": 995, "U2R": 52},
+                          "UNB NSL-KDD: KDDTrain+ 125,973 + KDDTest+ 22,544 rows"),
+    "nsl_kdd_20": _kdd_shape({"normal": 13449, "DoS": 9234, "Probe": 2289, "R2L": 209, "U2R": 11},
+                             "UNB NSL-KDD: KDDTrain+_20Percent 25,192 + KDDTest+ 22,544 rows"),
+    # Day files of the processed CSVs (rows before the loader drops NaN/Infinity rows: an upper bound).
+    "ids": DeclaredShape(4 * 1048575 + 613104 + 331125, (80,), exact=False,
+                         source="CSE-CIC-IDS2018 processed CSVs, 6 days; 77 numeric + 3 protocol dummies (SPEC)"),
+    "ids_a3": DeclaredShape(6 * 1048575 + 613104 + 331125, (80,), exact=False,
+                            source="CSE-CIC-IDS2018 processed CSVs, 8 days"),
+    "darknet": DeclaredShape(141530, (79,), None, {"Non-Tor": 93356, "NonVPN": 23863, "Tor": 1392, "VPN": 22919},
+                             exact=False, source="CIC-Darknet2020: 141,530 rows, 85 columns (before NaN rows are dropped)"),
+    "doh": DeclaredShape(269643, (29,), None, {"Benign": 19807, "Malicious": 249836}, exact=False,
+                         source="CIRA-CIC-DoHBrw-2020 layer 2: 19,807 + 249,836 rows (before NaN rows are dropped)"),
+    "url": DeclaredShape(36707, (78,), None, {"benign": 7781, "Defacement": 7930, "malware": 6712, "phishing": 7586,
+                                              "spam": 6698}, exact=False,
+                         source="ISCX-URL2016 All.csv: 36,707 rows, 79 columns (features: fewer once NaN columns go)"),
+    "digits": DeclaredShape(1797, (64,), None, dict(zip(DIGITS, (178, 182, 177, 183, 181, 182, 181, 179, 174, 180))),
+                            source="scikit-learn load_digits"),
+    "breast_cancer": DeclaredShape(569, (30,), None, {"benign": 357, "malignant": 212},
+                                   source="scikit-learn load_breast_cancer"),
+}
 
 _SPECS: list[DatasetSpec] = [
     DatasetSpec(
@@ -231,7 +282,7 @@ _SPECS: list[DatasetSpec] = [
         HyperParams(encoder=(20, 10, 5), alarm=(100, 50, 25, 10), batch_size=64, a3_target=(20, 10, 5)),
         notes="Bundled with scikit-learn; 357 benign (normal) vs 212 malignant rows."),
 ]
-_SPECS += adbench_specs()
+_SPECS = [replace(s, shape=SHAPES[s.name]) for s in _SPECS] + adbench_specs()
 
 REGISTRY: dict[str, DatasetSpec] = {s.name: s for s in _SPECS}
 

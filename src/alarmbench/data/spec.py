@@ -65,6 +65,36 @@ def default_hparams(n_features: int, n_samples: int) -> HyperParams:
 
 
 @dataclass(frozen=True)
+class DeclaredShape:
+    """A table's size from its documentation, known before any download (`alarmbench plan`).
+
+    `rows`: all rows the loader returns (an official test part included); `test_rows`: that part's
+    rows (None: the table is re-split, 20 % test); `sample_shape`: one prepared sample (features, or
+    H x W); `class_rows`: rows per class (after family mapping), where documented. `exact`: False
+    where the loader's cleaning drops an undocumented number of rows or columns (the figures are
+    then the raw file's, an upper bound). Checked against the loader on the local mirror by
+    tests/integration/test_realdata.py (data sets the mirror holds).
+    """
+
+    rows: int
+    sample_shape: tuple[int, ...]
+    test_rows: int | None = None
+    class_rows: Mapping[str, int] | None = None
+    test_class_rows: Mapping[str, int] | None = None  # of class_rows, those in the official test part
+    exact: bool = True
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
+        for name, total in (("class_rows", self.rows), ("test_class_rows", self.test_rows)):
+            counts = getattr(self, name)
+            if counts is not None:
+                object.__setattr__(self, name, MappingProxyType({str(k): int(v) for k, v in counts.items()}))
+                if self.exact and sum(counts.values()) != total:
+                    raise ValueError(f"{name} sum to {sum(counts.values())}, not {total}")
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str
     title: str
@@ -81,6 +111,7 @@ class DatasetSpec:
     notes: str = ""
     loader_options: Mapping[str, object] = field(default_factory=dict)
     n_anomalies_total: int | None = None  # anomalous rows in the whole table, where known (caps n, see grid)
+    shape: DeclaredShape | None = None  # documented size (the plan before any download); None: user data
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "classes", _strs(self.classes))

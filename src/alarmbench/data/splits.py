@@ -25,7 +25,7 @@ import numpy as np
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.protocols import A3_CODE, R2AD2, check_split_protocol
 from alarmbench.data.spec import ClassSetup
-from alarmbench.fileio import sha256_array, write_json, write_npz
+from alarmbench.fileio import load_npz, read_json, sha256_array, write_json, write_npz
 from alarmbench.rng import substream
 
 
@@ -109,16 +109,16 @@ class Split:
         arrays = {k: getattr(self, k) for k in _ARRAYS} | self.extra
         meta = dict(self.meta, arrays={k: sha256_array(v) for k, v in sorted(arrays.items())})
         write_npz(npz_path, **arrays)
-        write_json(json_path, meta)
+        write_json(json_path, meta, sealed=True)
 
     @classmethod
     def load(cls, npz_path: str | Path, json_path: str | Path | None = None) -> "Split":
-        import json
-
+        """Both files' digests are checked (`fileio.DamagedFileError`: a damaged one names both to
+        remove, as the split job writes them together)."""
         json_path = Path(json_path) if json_path else Path(npz_path).with_suffix(".json")
-        meta = json.loads(json_path.read_text())
-        with np.load(npz_path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        both = (npz_path, json_path)
+        arrays = load_npz(npz_path, remove=both)  # first: the declared input of the jobs that read it
+        meta = read_json(json_path, remove=both)
         return cls(**{k: arrays.pop(k) for k in _ARRAYS}, meta=meta, extra=arrays)
 
 

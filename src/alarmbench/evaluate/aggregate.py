@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alarmbench.fileio import atomic_path
+from alarmbench.fileio import atomic_path, read_json
 
 #: Identify one cell × method × seed; `metric`/`value` complete a row of the long format.
 KEYS = ("dataset", "experiment", "method", "seed", "n_anomalies", "pollution", "epochs")
@@ -26,14 +26,15 @@ ROC_COLUMNS = (*KEYS, "split", "point", "fpr", "tpr")
 SOFTWARE = ("pyod", "scikit-learn", "xgboost")
 
 
-def load_records(sources: Iterable[Mapping | str | os.PathLike]) -> list[dict]:
-    """Records from dicts and/or JSON files (each holding one record or a list of them)."""
+def load_records(sources: Iterable[Mapping | str | os.PathLike], *, sealed: bool = False) -> list[dict]:
+    """Records from dicts and/or JSON files (each holding one record or a list of them).
+    `sealed`: the files are the workflow's metrics.json, whose records carry digests (checked)."""
     records: list[dict] = []
     for src in sources:
         if isinstance(src, Mapping):
             records.append(dict(src))
             continue
-        obj = json.loads(Path(src).read_text())
+        obj = read_json(src) if sealed else json.loads(Path(src).read_text())
         records.extend(obj if isinstance(obj, list) else [obj])
     return records
 
@@ -96,14 +97,14 @@ def _write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def collect(records: Iterable[Mapping | str | os.PathLike], out_csv: str | os.PathLike | None = None,
-            roc_csv: str | os.PathLike | None = None) -> pd.DataFrame:
+            roc_csv: str | os.PathLike | None = None, *, sealed: bool = False) -> pd.DataFrame:
     """Records (dicts or JSON paths) → long DataFrame; optionally written to `results.csv`.
 
     ROC curves do not fit the long format, so they go to `roc_csv` (default: `roc.csv` beside
     `out_csv`), written always: with no curve at all (no cell had validation anomalies) it holds
     only its header, and a warning says so; a missing file would make Snakemake delete the results.
     """
-    recs = load_records(records)
+    recs = load_records(records, sealed=sealed)
     df = records_to_frame(recs)
     if out_csv is not None:
         roc = roc_frame(recs)

@@ -37,12 +37,27 @@ def ranking_metrics(labels: np.ndarray, scores: np.ndarray, what: str = "scores"
 
 
 def roc_points(labels: np.ndarray, scores: np.ndarray, decimals: int = 3) -> dict[str, list[float]]:
-    """The ROC curve as the authors store it: rounded to 3 decimals, duplicate FPR values removed."""
+    """The ROC curve as sklearn's vertices (`drop_intermediate`: collinear points dropped), rounded
+    to `decimals`; a point equal to its predecessor after rounding, or inside a vertical or
+    horizontal run, is dropped (it changes neither the curve nor its area).
+
+    Both ends of a vertical step are kept, so the trapezoid area under the stored points equals
+    the AUC up to the rounding (the authors' export kept only the first point of each equal-FPR run,
+    the step's lowest TPR, which turns steps into slants and a perfect detector into the diagonal).
+    """
     labels, scores = _check(labels, scores, "roc")
-    fpr, tpr, _ = roc_curve(labels, scores)
+    fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=True)
     fpr, tpr = np.round(fpr, decimals), np.round(tpr, decimals)
-    keep = np.concatenate([[True], fpr[1:] != fpr[:-1]])
+    keep = np.concatenate([[True], (fpr[1:] != fpr[:-1]) | (tpr[1:] != tpr[:-1])])
+    fpr, tpr = fpr[keep], tpr[keep]
+    inner = ((fpr[:-2] == fpr[1:-1]) & (fpr[1:-1] == fpr[2:])) | ((tpr[:-2] == tpr[1:-1]) & (tpr[1:-1] == tpr[2:]))
+    keep = np.concatenate([[True], ~inner, [True]]) if len(fpr) > 2 else np.ones(len(fpr), bool)
     return {"fpr": fpr[keep].tolist(), "tpr": tpr[keep].tolist()}
+
+
+def roc_area(fpr, tpr) -> float:
+    """Trapezoid area under a stored ROC polyline (what a figure draws)."""
+    return float(np.trapezoid(np.asarray(tpr, float), np.asarray(fpr, float)))
 
 
 def threshold_at_max_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float) -> float:

@@ -3,9 +3,16 @@
 Layout of `<dir>/`:
   header.json        format/version, n_rows, row_shape (per sample, e.g. [k, P] or [A]), dtype
                      ("float16" default, or "float32"), chunk_rows, the chunk files with their row
-                     counts, names (parameter order or activation layer names), sources (sha256 of
-                     the checkpoints the features came from), n_saturated, free-form meta.
+                     counts and sha256, names (parameter order or activation layer names), sources
+                     (sha256 of the checkpoints the features came from), n_saturated, free-form
+                     meta; sealed with its own digest (`fileio.read_json`).
   chunk_000000.npy   rows [0, chunk_rows), then the next chunk, …; plain NumPy arrays (memmappable).
+
+Every chunk file is hashed while it is written (from the block in memory) and checked when it is
+read: a flipped byte or a truncation raises `FeatureCacheError` (a `DamagedFileError` naming the
+file, whose `remove` is the whole folder, so that the workflow re-extracts it). The check reads
+each byte once, into the buffer the rows are then taken from, with the kernel reading ahead, so it
+costs CPU (sha256 at ≈1.3 GB/s per core with SHA instructions) rather than a second pass over the disk.
 
 Why: features are produced far faster than disks take them (DESIGN §7), so they are stored compact
 (fp16), streamed chunk by chunk while being computed (bounded memory), and read back once per
@@ -15,32 +22,37 @@ renamed when complete, so a reader never sees a partial cache under the final na
 
 from __future__ import annotations
 
-import json
+import hashlib
+import io
+import itertools
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from alarmbench.fileio import sha256_file, temp_dir_beside
+from alarmbench.errors import DamagedFileError
+from alarmbench.fileio import read_json, reporting_write_errors, sha256_file, temp_dir_beside, write_json
 
 __all__ = ["FORMAT", "VERSION", "FeatureCacheError", "FeatureCacheWriter", "FeatureCache", "DiskRows",
            "checkpoint_sources"]
 
 FORMAT = "alarmbench-feature-cache"
-VERSION = 1
+VERSION = 2  # 2: chunk digests, sealed header
 HEADER = "header.json"
 _DTYPES = {"float16": torch.float16, "float32": torch.float32}
 _CHUNK_BYTES = 64 * 2**20  # default chunk file size
 
 
-class FeatureCacheError(ValueError):
-    """A feature cache is missing, malformed or inconsistent (the message names the file)."""
+class FeatureCacheError(DamagedFileError):
+    """A feature cache is missing, malformed, inconsistent or damaged (the message names the file;
+    `remove` is the cache folder, which the workflow rebuilds as a whole)."""
 
 
 def checkpoint_sources(paths: Iterable[str | os.PathLike]) -> list[dict[str, str]]:
@@ -107,8 +119,9 @@ class FeatureCacheWriter:
         }
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"feature cache {self.path} already exists (pass overwrite=True to replace it)")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp: Path | None = temp_dir_beside(self.path)  # removes a killed writer's leftovers
+        with reporting_write_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp: Path | None = temp_dir_beside(self.path)  # removes a killed writer's leftovers
         self._pending: list[np.ndarray] = []
         self._n_pending = 0
         self._files: list[dict[str, Any]] = []
@@ -131,11 +144,18 @@ class FeatureCacheWriter:
         return h
 
     def _write_file(self, block: np.ndarray) -> None:
+        """One .npy file (the bytes `np.save` writes), hashed from memory while it is written."""
         assert self._tmp is not None
         name = f"chunk_{len(self._files):06d}.npy"
-        with open(self._tmp / name, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(block), allow_pickle=False)
-        self._files.append({"file": name, "rows": int(block.shape[0])})
+        block = np.ascontiguousarray(block)
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(head, np.lib.format.header_data_from_array_1_0(block))
+        digest = hashlib.sha256(head.getbuffer())
+        digest.update(block.reshape(-1).view(np.uint8))
+        with reporting_write_errors(self.path), open(self._tmp / name, "wb") as fh:
+            fh.write(head.getbuffer())
+            fh.write(block.reshape(-1).view(np.uint8))  # not tofile: a full disk must raise ENOSPC
+        self._files.append({"file": name, "rows": int(block.shape[0]), "sha256": digest.hexdigest()})
 
     def append(self, chunk: torch.Tensor | np.ndarray) -> None:
         if self._tmp is None:
@@ -178,11 +198,12 @@ class FeatureCacheWriter:
                 "dtype": self.dtype, "chunk_rows": self.chunk_rows, "files": self._files,
                 "n_saturated": self.n_saturated, **self._header,
             }  # fmt: skip
-            (self._tmp / HEADER).write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
+            write_json(self._tmp / HEADER, header, sealed=True)
             if self.fsync:
-                for f in [*(e["file"] for e in self._files), HEADER]:
-                    _fsync(self._tmp / f)
-                _fsync(self._tmp)
+                with reporting_write_errors(self.path):
+                    for f in [*(e["file"] for e in self._files), HEADER]:
+                        _fsync(self._tmp / f)
+                    _fsync(self._tmp)
             if self.n_saturated:
                 msg = f"{self.path}: {self.n_saturated} values saturated at the {self.dtype} range"
                 warnings.warn(msg, stacklevel=2)
@@ -231,11 +252,11 @@ class FeatureCache:
         self.path = Path(path)
         hp = self.path / HEADER
         try:
-            header = json.loads(hp.read_text())
+            header = read_json(hp, remove=(self.path,))
         except FileNotFoundError:
-            raise FeatureCacheError(f"{hp}: no feature cache header (missing file)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise FeatureCacheError(f"{hp}: header is not valid JSON ({exc})") from None
+            raise self._error(hp, "no feature cache header (missing file)") from None
+        except DamagedFileError as err:
+            raise self._error(hp, err.reason) from None
         self._validate_header(header, hp)
         self.header = header
         self.n_rows: int = header["n_rows"]
@@ -246,13 +267,17 @@ class FeatureCache:
         self.sources: list[dict[str, str]] = list(header.get("sources", []))
         self.meta: dict[str, Any] = dict(header.get("meta", {}))
         self.files: list[tuple[Path, int]] = [(self.path / e["file"], int(e["rows"])) for e in header["files"]]
+        self._digests = {self.path / e["file"]: e["sha256"] for e in header["files"]}
+        self._offsets: dict[Path, int] = {}
         for f, rows in self.files:
             self._validate_file(f, rows)
 
-    @staticmethod
-    def _validate_header(h: Any, hp: Path) -> None:
+    def _error(self, file: Path, reason: str) -> FeatureCacheError:
+        return FeatureCacheError(file, reason, remove=(self.path,))
+
+    def _validate_header(self, h: Any, hp: Path) -> None:
         def bad(msg: str) -> FeatureCacheError:
-            return FeatureCacheError(f"{hp}: {msg}")
+            return self._error(hp, msg)
 
         if not isinstance(h, dict) or h.get("format") != FORMAT:
             raise bad(f"not an {FORMAT} header")
@@ -269,9 +294,10 @@ class FeatureCache:
             raise bad(f"n_rows must be a non-negative int, got {h['n_rows']!r}")
         files = h["files"]
         if not isinstance(files, list) or not all(
-            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("rows"), int) for e in files
+            isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("rows"), int)
+            and isinstance(e.get("sha256"), str) for e in files
         ):
-            raise bad("files must be a list of {file: str, rows: int}")
+            raise bad("files must be a list of {file: str, rows: int, sha256: str}")
         if any("/" in e["file"] or e["file"].startswith(".") for e in files):
             raise bad("chunk file names must be plain names inside the cache directory")
         total = sum(int(e["rows"]) for e in files)
@@ -286,15 +312,16 @@ class FeatureCache:
                 shape, fortran, dtype = read(fh)
                 offset = fh.tell()
         except FileNotFoundError:
-            raise FeatureCacheError(f"{f}: chunk file listed in {self.path / HEADER} is missing") from None
+            raise self._error(f, f"chunk file listed in {self.path / HEADER} is missing") from None
         except ValueError as exc:
-            raise FeatureCacheError(f"{f}: not a valid .npy file ({exc})") from None
+            raise self._error(f, f"not a valid .npy file: {exc}") from None
         want = (rows, *self.row_shape)
         if tuple(shape) != want or dtype != np.dtype(self.dtype) or fortran:
-            raise FeatureCacheError(f"{f}: holds {dtype} {tuple(shape)}, header says {self.dtype} {want}")
+            raise self._error(f, f"holds {dtype} {tuple(shape)}, header says {self.dtype} {want}")
         size = offset + int(np.prod(want, dtype=np.int64)) * dtype.itemsize
         if f.stat().st_size != size:
-            raise FeatureCacheError(f"{f}: {f.stat().st_size} bytes, expected {size} (truncated or padded)")
+            raise self._error(f, f"{f.stat().st_size} bytes, expected {size} (truncated or padded)")
+        self._offsets[f] = offset
 
     def __len__(self) -> int:
         return self.n_rows
@@ -303,10 +330,56 @@ class FeatureCache:
         """True iff the checkpoints at `paths` have the recorded sha256 digests, in order."""
         return [s["sha256"] for s in self.sources] == [sha256_file(p) for p in paths]
 
+    def _read(self, f: Path, rows: int, keep: bool = True) -> np.ndarray | None:
+        """Chunk file `f` read into memory and checked against its recorded digest (`keep`: False
+        only checks it, through two 8 MiB buffers). Each block is hashed in a second thread
+        while the next one is read (both release the GIL), so the check costs CPU time, not
+        wall time, wherever the disk is slower than sha256."""
+        size = f.stat().st_size
+        block = 8 << 20
+        buf = np.empty(size if keep else min(size, 2 * block), dtype=np.uint8)  # not zero-filled
+        view = memoryview(buf)
+        h = hashlib.sha256()
+        with open(f, "rb", buffering=0) as fh, ThreadPoolExecutor(1) as hasher:
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_WILLNEED)
+            done, hashing = 0, None
+            for i in itertools.count():
+                if done >= size:
+                    break
+                lo = done if keep else (i % 2) * block  # the buffer being hashed is never read into
+                got = fh.readinto(view[lo : lo + min(block, size - done)])
+                if not got:
+                    raise self._error(f, f"{done} bytes readable of {size} (truncated while read)")
+                if hashing is not None:
+                    hashing.result()
+                hashing = hasher.submit(h.update, view[lo : lo + got])
+                done += got
+            if hashing is not None:
+                hashing.result()
+        if h.hexdigest() != self._digests[f]:
+            raise self._error(f, f"damaged: its sha256 {h.hexdigest()[:12]}… differs from the "
+                                 f"{self._digests[f][:12]}… recorded in {HEADER}")
+        if not keep:
+            return None
+        return buf[self._offsets[f]:].view(self.dtype).reshape(rows, *self.row_shape)
+
+    def verify(self) -> None:
+        """Check every chunk file's digest (streamed: bounded memory), raising `FeatureCacheError`."""
+        for f, rows in self.files:
+            self._read(f, rows, keep=False)
+
     def iter_arrays(self) -> Iterator[np.ndarray]:
-        """Memory-mapped (copy-on-write, so torch may wrap them) NumPy chunks."""
-        for f, _ in self.files:
-            yield np.load(f, mmap_mode="c", allow_pickle=False)
+        """The NumPy chunks, each read into memory (writable, so torch may wrap them) and checked
+        against its digest."""
+        for f, rows in self.files:
+            yield self._read(f, rows)
+
+    def mapped_arrays(self) -> list[np.ndarray]:
+        """The chunks memory-mapped (copy-on-write), after `verify()`: for random access to a cache
+        larger than memory."""
+        self.verify()
+        return [np.load(f, mmap_mode="c", allow_pickle=False) for f, _ in self.files]
 
     def iter_chunks(
         self, *, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
@@ -349,7 +422,7 @@ class DiskRows:
     keeps what fits; the process itself holds one batch at a time."""
 
     def __init__(self, cache: FeatureCache, *, lead: slice = slice(None), dtype: torch.dtype | None = None) -> None:
-        self.arrays = list(cache.iter_arrays())
+        self.arrays = cache.mapped_arrays()
         self.starts = np.cumsum([0] + [a.shape[0] for a in self.arrays])
         self.lead, self.dtype = lead, dtype
         self.shape = (cache.n_rows, *cache.selected_shape(lead))

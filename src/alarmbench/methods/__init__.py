@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import importlib
 
-from alarmbench.methods.base import Context, Detector
 from alarmbench.methods.catalog import METHODS, PYOD_PREFIX, is_method, method
 
 METHOD_IDS = tuple(METHODS)
+
+
+def __getattr__(name: str):
+    # `base` imports torch (seconds): loaded on first use, so that the method ids (`alarmbench --help`,
+    # Snakemake's DAG build through `catalog`) cost no torch import.
+    if name in ("Context", "Detector"):
+        from alarmbench.methods import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def cpu_only(name: str) -> bool:

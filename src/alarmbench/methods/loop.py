@@ -33,15 +33,14 @@ import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from alarmbench.fileio import save_torch
+from alarmbench.errors import DamagedFileError
+from alarmbench.fileio import load_torch, save_torch
+from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S
 
 log = logging.getLogger(__name__)
 
 StepFn = Callable[[torch.Tensor], float | torch.Tensor | None]
 
-# Seconds between checkpoint writes unless the run says otherwise (config `run.checkpoint_every_s`,
-# `alarmbench run --checkpoint-every-s`): a killed job redoes at most this much training plus an epoch.
-DEFAULT_CHECKPOINT_EVERY_S = 300.0
 _clock = time.monotonic  # the checkpoint policy's clock (a fake one in tests)
 
 
@@ -148,7 +147,12 @@ def _resume(checkpoint: Checkpoint, state: Mapping[str, object], generator: torc
     path = checkpoint.path
     if not path.exists():
         return 0
-    payload = torch.load(path, weights_only=True)
+    try:
+        payload = load_torch(path)
+    except DamagedFileError as err:  # resumable state only: start over rather than fail
+        log.warning("discarding checkpoint %s", err)
+        path.unlink()
+        return 0
     if payload.get("fingerprint") != checkpoint.fingerprint or int(payload["epoch"]) > epochs:
         log.info("discarding checkpoint %s: it belongs to another run (code, options, inputs or epochs)", path)
         path.unlink()

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from alarmbench.data.splits import Split
-from alarmbench.fileio import save_torch
+from alarmbench.errors import DamagedFileError
+from alarmbench.fileio import load_torch, save_torch
 from alarmbench.methods.base import Context
 from alarmbench.methods.loop import Checkpoint, fit_epochs
 from alarmbench.nets.base import TargetNet
@@ -110,16 +111,22 @@ def cached_state(ctx: Context, name: str, train: Callable[[Checkpoint | None], o
             raise MissingTargetError(f"shared target {final} is missing: this job may not train it (a method or "
                                      f"target that reads it must declare it in methods/catalog.py)")
         log.info("target %s: read %s (%.2f MB)", name, final, final.stat().st_size / 1e6)
-        return torch.load(final, weights_only=True, map_location=ctx.device)["state"]
+        return load_torch(final, map_location=ctx.device)["state"]  # a damaged file: DamagedFileError
     # The context's own settings count even where no job fingerprint was given (a bare Context).
     fingerprint = (f"{ctx.target_fingerprints.get(name, ctx.fingerprint)}/targets/{name}/epochs={ctx.epochs}/"
                    f"{ctx.device.type}/{ctx.precision}/{json.dumps(ctx.options, sort_keys=True, default=str)}")
     if final.exists():
-        payload = torch.load(final, weights_only=True, map_location=ctx.device)
+        try:
+            payload = load_torch(final, map_location=ctx.device)
+        except DamagedFileError as err:  # this run may train it: trained again, never read
+            log.warning("target %s: %s; retrained", name, err)
+            payload = {}
         if payload.get("fingerprint") == fingerprint:
             log.info("target %s: stored by this run's fingerprint, read %s", name, final)
             return payload["state"]
-        log.info("target %s: %s belongs to another run (code, options, inputs or epochs): retrained", name, final)
+        if payload:
+            log.info("target %s: %s belongs to another run (code, options, inputs or epochs): retrained", name,
+                     final)
     checkpoint = Checkpoint(final.with_suffix(".ckpt"), fingerprint, ctx.checkpoint_every_s)
     state = train(checkpoint)
     save_torch(final, {"fingerprint": fingerprint, "state": state})

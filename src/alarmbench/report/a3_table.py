@@ -68,7 +68,7 @@ def a3_table(summary: pd.DataFrame, name: str = "a3_table5_threshold",
                        "mean ± std over seeds). The preprint's Table V is compared with A³ (preprint "
                        "recipe) and AE only.", f"tab:{name}", header_rules=rules,
                        notes=notes_for(methods, [], {"any": "1"} if (frame["epochs"] != "paper").any() else None), resize=k * len(methods) > 6)
-    return Table(name, frame, latex)
+    return Table(name, frame, latex, frozenset(methods))
 
 
 def _a3_label(experiment: str) -> str:

@@ -19,7 +19,8 @@ from matplotlib.transforms import offset_copy
 
 from alarmbench.report import labels as L
 from alarmbench.report import stats as S
-from alarmbench.report.plotting import METRIC_AXIS, palette, save_figure
+from alarmbench.report.plotted import Panel, Plotted, Series
+from alarmbench.report.plotting import METRIC_AXIS, method_styles, save_figure
 from alarmbench.report.ranking import Ranking
 
 
@@ -59,7 +60,7 @@ def _side_labels(r: Ranking, labels: dict[str, str]) -> tuple[list[str], list[st
     return left, right, text
 
 
-def _demsar_figure(r: Ranking, labels: dict[str, str]) -> Figure:
+def _demsar_figure(r: Ranking, labels: dict[str, str], colours: dict[str, str]) -> Figure:
     """The classic diagram: a rank axis (1 = best, left), each method's elbow to its label (the
     better half on the left), thick bars joining cliques, and the CD above the axis."""
     avg = r.average_rank
@@ -97,8 +98,8 @@ def _demsar_figure(r: Ranking, labels: dict[str, str]) -> Figure:
         edge = (1 if side == "left" else k) + sign * (gap_in - 0.05) * unit
         for i, m in enumerate(methods):
             y = first_row + row_step * i
-            ax.plot([avg[m], avg[m], edge], [0, y, y], **line)
-            ax.text(edge + sign * 0.05 * unit, y, text[m], fontsize=FONT_SIZE, va="center",
+            ax.plot([avg[m], avg[m], edge], [0, y, y], **{**line, "color": colours[labels[m]]})
+            ax.text(edge + sign * 0.05 * unit, y, text[m], fontsize=FONT_SIZE, va="center", color=colours[labels[m]],
                     ha="right" if side == "left" else "left")
     for i, members in enumerate(groups):
         y = 0.45 + bar_step * i
@@ -117,7 +118,7 @@ def _sort_crossbars(ax) -> None:
             line.set_data(np.sort(x), y)
 
 
-def _posthocs_figure(sp, r: Ranking, labels: dict[str, str]) -> Figure | None:
+def _posthocs_figure(sp, r: Ranking, labels: dict[str, str], colours: dict[str, str]) -> Figure | None:
     """scikit-posthocs' `critical_difference_diagram` on a pyplot-free Figure, with the CD drawn
     above the tick labels; None when the installed version cannot take our significance level
     or an `ax`."""
@@ -132,10 +133,13 @@ def _posthocs_figure(sp, r: Ranking, labels: dict[str, str]) -> Figure | None:
     extra = {"alpha": r.alpha} if "alpha" in params else {}
     sp.critical_difference_diagram(ranks, sig, ax=ax, label_fmt_left="{label} ({rank:.2f})",
                                    label_fmt_right="({rank:.2f}) {label}", text_h_margin=0.05,
-                                   color_palette=palette(r.average_rank.index),
+                                   color_palette=colours,
                                    label_props={"fontsize": FONT_SIZE}, **extra)
     _sort_crossbars(ax)
     lo, hi = ax.get_xlim()
+    if not math.isnan(r.cd):  # the CD bar starts at the best rank: keep its end inside the axis
+        hi = max(hi, float(ranks.min()) + r.cd + 0.1)
+        ax.set_xlim(lo, hi)
     ax.set_xticks([t for t in range(1, k + 1) if lo <= t <= hi])
     ax.tick_params(labelsize=FONT_SIZE)
     if not math.isnan(r.cd):  # above the tick labels, in points, whatever the data range
@@ -149,28 +153,45 @@ def _posthocs_figure(sp, r: Ranking, labels: dict[str, str]) -> Figure | None:
     return fig
 
 
-def cd_diagram(r: Ranking, base: str | os.PathLike, style: str = "auto") -> list[Path]:
+def cd_diagram(r: Ranking, base: str | os.PathLike, style: str = "auto", styles: dict | None = None) -> list[Path]:
     """`base.pdf` and `base.png`: scikit-posthocs' diagram (`style` "auto" when it is installed,
-    or "posthocs"), else ("demsar") our drawing of Demšar's."""
+    or "posthocs"), else ("demsar") our drawing of Demšar's; method colours from `styles` (the
+    report's mapping, `plotting.method_styles`)."""
     if not r.testable:
         raise ValueError(f"no diagram: {r.reason}")
     labels = {m: L.method_label(m) for m in r.average_rank.index}
     sp = S.scikit_posthocs() if style in ("auto", "posthocs") else None
     if style == "posthocs" and sp is None:
         raise ImportError("style='posthocs' needs scikit-posthocs")
-    fig = _posthocs_figure(sp, r, labels) if sp is not None and hasattr(sp, "critical_difference_diagram") else None
+    styles = styles or method_styles(r.average_rank.index)
+    colours = {labels[m]: styles[m].colour for m in r.average_rank.index}
+    fig = _posthocs_figure(sp, r, labels, colours) if sp is not None and hasattr(sp, "critical_difference_diagram") else None
     if fig is None and style == "posthocs":
         raise ImportError("this scikit-posthocs has no usable critical_difference_diagram")
     if fig is None:
-        fig = _demsar_figure(r, labels)
+        fig = _demsar_figure(r, labels, colours)
     return save_figure(fig, base)
 
 
 def cd_caption(r: Ranking) -> str:
+    ties = [g for _, g in r.average_rank.groupby(r.average_rank.round(6)) if len(g) > 1]
+    tied = "".join(f" Tied at {g.iloc[0]:.2f} (drawn at one point): {', '.join(map(L.method_label, g.index))}."
+                   for g in ties)
     return (f"Critical-difference diagram, {METRIC_AXIS.get(r.metric, r.metric)}, {r.experiment} anomalies: "
-            f"average rank over {r.n_datasets} data sets (1 = best); methods joined by a bar are not "
-            f"significantly different ({r.posthoc_test}, {100 * r.alpha:g}% level). "
-            f"CD = {r.cd:.2f} (Nemenyi).")
+            f"average rank over {r.n_datasets} data sets ({', '.join(map(L.dataset_label, r.scores.index))}; "
+            f"1 = best); methods joined by a bar are not significantly different ({r.posthoc_test}, "
+            f"{100 * r.alpha:g}% level). CD = {r.cd:.2f} (Nemenyi).{tied}")
 
 
-__all__ = ["cd_caption", "cd_diagram", "cliques"]
+def cd_record(r: Ranking, paths: list[Path], styles: dict | None = None) -> Plotted:
+    """The diagram as a record: a point per method at its average rank, the test and its N."""
+    styles = styles or method_styles(r.average_rank.index)
+    datasets = [str(d) for d in r.scores.index]
+    series = [Series(L.method_label(m), [float(v)], [0.0], styles[m].colour, styles[m].marker, method=m,
+                     datasets=[datasets]) for m, v in r.average_rank.items()]
+    return Plotted(Path(paths[0]).stem, cd_caption(r), [Panel("", series, y_range=None, x_label="average rank")],
+                   list(paths), {"test": f"Friedman + {r.posthoc_test}", "n_datasets": r.n_datasets,
+                                 "min_datasets": S.MIN_DATASETS})
+
+
+__all__ = ["cd_caption", "cd_diagram", "cd_record", "cliques"]

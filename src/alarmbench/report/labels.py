@@ -71,6 +71,12 @@ def paper_dataset(dataset: str, table: str = "r2ad2") -> tuple[str | None, bool]
         return None, False
 
 
+def papers_data(datasets) -> bool:
+    """Whether any of `datasets` is one of the papers' (or a variant of one): else a report is
+    about the user's own grid and is not labelled as the papers' tables and figures."""
+    return any(paper_dataset(d)[0] or paper_dataset(d, "a3")[0] for d in set(datasets))
+
+
 def dataset_label(dataset: str) -> str:
     """The paper's name for exact matches, our registry name otherwise."""
     name, variant = paper_dataset(dataset)

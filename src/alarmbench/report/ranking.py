@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from alarmbench.report import labels as L
-from alarmbench.report.select import reduced_epochs, table_rows
+from alarmbench.report.select import one_epochs_setting, table_rows, without_shown_ablation
 from alarmbench.report.stats import (MIN_DATASETS, MIN_METHODS, average_ranks, critical_difference, friedman,
                                      posthoc_pvalues)
 from alarmbench.report.tables import n_text
@@ -122,17 +122,15 @@ def method_scores(summary: pd.DataFrame, metric: str = "test_auc", experiment: s
     """Data set × method seed means at Table 3's cells (n = 100 or the largest n, p = 0, one
     epochs setting; the snapshot ablation excluded), and the cell's n as text.
 
-    Data sets that ran fewer epochs than the papers (a CPU run) are left out when at least
-    MIN_DATASETS others ran the papers' schedule: short training handicaps the trained methods
-    and not the classical ones, so mixing them would bias the ranks. They are recorded in
-    `reduced` (data set → epochs) when a dict is passed."""
-    rows = table_rows(summary, experiment, [metric])
-    rows = rows[~rows["method"].isin(list(L.ABLATION))]
-    short = reduced_epochs(rows)
-    if short and rows.loc[~rows["dataset"].isin(list(short)), "dataset"].nunique() >= MIN_DATASETS:
-        rows = rows[~rows["dataset"].isin(list(short))]
-        if reduced is not None:
-            reduced.update(short)
+    Only data sets of one epochs setting are ranked (the papers' where any ran it;
+    `select.one_epochs_setting`): short training handicaps the trained methods and not the
+    classical ones, so mixing them would bias the ranks. The others are recorded in `reduced`
+    (data set → epochs) when a dict is passed. Ablation variants are left out on the data sets
+    whose ablation is shown on its own."""
+    rows = without_shown_ablation(table_rows(summary, experiment, [metric]))
+    rows, short = one_epochs_setting(rows)
+    if reduced is not None:
+        reduced.update(short)
     if rows.empty:
         return pd.DataFrame(dtype=float), ""
     wide = rows.pivot_table(index="dataset", columns="method", values="mean", aggfunc="mean")

@@ -63,3 +63,36 @@ def table_rows(summary: pd.DataFrame, experiments, metrics, methods=None, n_pref
     if methods is not None:
         rows = rows[rows["method"].isin(list(methods))]
     return base_cells(prefer_epochs(rows), n_prefer)
+
+
+def one_epochs_setting(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The rows of the data sets that share one epochs setting — the papers' schedule where any
+    data set ran it, else the most common setting — and the others as {data set: epochs}: an
+    aggregate over data sets (a "mean" row, a rank, a mean curve) never mixes a 1-epoch CPU run
+    with the papers' schedule."""
+    if rows.empty or "epochs" not in rows:
+        return rows, {}
+    per_ds = epochs_text(rows)
+    settings = pd.Series(per_ds)
+    keep = "paper" if (settings == "paper").any() else settings.value_counts().sort_index().idxmax()
+    dropped = {d: e for d, e in per_ds.items() if e != keep}
+    return rows[~rows["dataset"].isin(list(dropped))], dropped
+
+
+def ablation_datasets(df: pd.DataFrame) -> set[str]:
+    """Data sets of the known-anomaly experiment where at least two snapshot counts of R2-AD2 ran
+    (`r2ad2` counts as 3): those the snapshot ablation shows. A variant that ran elsewhere (e.g. a
+    user's grid with `r2ad2-1` alone) is an ordinary method of the main tables and figures."""
+    from alarmbench.report.labels import ABLATION
+
+    rows = df[(df["experiment"] == "known") & df["method"].isin([*ABLATION, "r2ad2"])]
+    k = rows["method"].map(lambda m: ABLATION.get(m, 3))
+    return {d for d, n in k.groupby(rows["dataset"]).nunique().items() if n >= 2}
+
+
+def without_shown_ablation(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` without the ablation variants' rows on the data sets whose ablation is shown on its own."""
+    from alarmbench.report.labels import ABLATION
+
+    shown = ablation_datasets(df)
+    return df[~(df["method"].isin(list(ABLATION)) & df["dataset"].isin(list(shown)))]

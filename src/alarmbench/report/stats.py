@@ -22,8 +22,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-#: Fewest methods / data sets for the Friedman test and a diagram (Demšar 2006).
-MIN_METHODS, MIN_DATASETS = 3, 2
+#: Fewest methods for the Friedman test and a diagram (Demšar 2006).
+MIN_METHODS = 3
+#: Fewest data sets for any test over data sets (Friedman, Nemenyi's CD and post-hoc test, Wilcoxon):
+#: below 6 the two-sided Wilcoxon signed-rank test cannot reach p < .05 whatever the data (its
+#: smallest exact p is 2/2^N: .0625 at N = 5), so its p row would print a non-result; and Demšar
+#: (2006) warns that the χ² approximation behind SciPy's Friedman test and the Nemenyi CD
+#: needs "N > 10 and k > 5" as a rule of thumb. Six is the floor this project uses for all of them;
+#: with fewer, tables and figures show the average ranks only and say why the test is absent.
+MIN_DATASETS = 6
 NEMENYI, WILCOXON_HOLM = "Nemenyi", "Wilcoxon-Holm"
 
 
@@ -43,8 +50,8 @@ def friedman(scores: pd.DataFrame) -> tuple[float, float, str]:
     NaN and a reason when there are fewer than 3 methods or 2 data sets, or every row ties."""
     k, n = scores.shape[1], scores.shape[0]
     if k < MIN_METHODS or n < MIN_DATASETS:
-        return math.nan, math.nan, (f"{k} method(s) on {n} data set(s); the Friedman test needs "
-                                    f"at least {MIN_METHODS} methods and {MIN_DATASETS} data sets")
+        return math.nan, math.nan, (few_datasets(n) if n < MIN_DATASETS else
+                                    f"{k} method(s); the Friedman test needs at least {MIN_METHODS}")
     if (scores.nunique(axis=1) == 1).all():
         return math.nan, math.nan, "every method ties on every data set"
     with warnings.catch_warnings():
@@ -89,6 +96,12 @@ def holm(pvalues) -> np.ndarray:
         out[order] = np.minimum(adjusted, 1.0)
         return out
     return multipletests(p, method="holm")[1]
+
+
+def few_datasets(n: int) -> str:
+    """Why a test over `n` data sets is not shown."""
+    return (f"{n} data set(s), fewer than the {MIN_DATASETS} a test over data sets needs here "
+            f"(with 5 or fewer a two-sided Wilcoxon test cannot reach p < .05)")
 
 
 def wilcoxon(a, b) -> tuple[float, float, str]:
@@ -160,7 +173,8 @@ def wilcoxon_vs(df_means: pd.DataFrame, reference: str = "r2ad2", value: str = "
             continue
         for method in (m for m in wide.columns if m != reference):
             pair = wide[[reference, method]].dropna()
-            stat, p, reason = wilcoxon(pair[reference], pair[method])
+            stat, p, reason = (wilcoxon(pair[reference], pair[method]) if len(pair) >= MIN_DATASETS else
+                               (math.nan, math.nan, few_datasets(len(pair))))
             rows.append({**dict(zip(context, ctx)), "method": method, "n_datasets": len(pair),
                          "statistic": stat, "pvalue": p, "reason": reason})
     return pd.DataFrame(rows, columns=[*context, "method", "n_datasets", "statistic", "pvalue", "reason"])
@@ -217,5 +231,5 @@ def two_samples(a, b) -> TwoSamples:
 
 
 __all__ = ["MIN_DATASETS", "MIN_METHODS", "NEMENYI", "TwoSamples", "WILCOXON_HOLM", "average_ranks",
-           "critical_difference", "friedman", "hedges_g", "holm", "posthoc_pvalues", "q_alpha",
+           "critical_difference", "few_datasets", "friedman", "hedges_g", "holm", "posthoc_pvalues", "q_alpha",
            "scikit_posthocs", "two_samples", "wilcoxon", "wilcoxon_holm", "wilcoxon_vs"]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 from alarmbench.data import registry
 from alarmbench.data.download import HashLock
 from alarmbench.data.prepare import fetch, load
-from alarmbench.fileio import sha256_file, write_json
+from alarmbench.errors import DamagedFileError
+from alarmbench.fileio import read_json, sha256_file, write_json
 from alarmbench.stagelog import shape, timed
 
 log = logging.getLogger(__name__)
@@ -25,17 +25,21 @@ def fetch_stage(*, dataset: str, raw_dir: str, mirror: str | None, manifest: str
     for name, path in sorted(files.items()):
         log.info("raw file %s: %s (%d bytes)", name, path, Path(path).stat().st_size)
     write_json(manifest, {"dataset": dataset, "loader": source.loader,
-                          "files": {n: {"path": str(p), "sha256": sha256_file(p)} for n, p in sorted(files.items())}})
+                          "files": {n: {"path": str(p), "sha256": sha256_file(p)} for n, p in sorted(files.items())}},
+               sealed=True)
 
 
 def prepare_stage(*, dataset: str, manifest: str, out: str, user: dict | None = None) -> None:
     spec = registry.get(dataset, user)
-    info = json.loads(Path(manifest).read_text())
+    info = read_json(manifest)
     source = next(s for s in spec.sources if s.loader == info["loader"])
     files = {n: Path(f["path"]) for n, f in info["files"].items()}
     for name, path in files.items():  # the manifest's hashes key this job: the files must still match
         if sha256_file(path) != info["files"][name]["sha256"]:
-            raise RuntimeError(f"{path} changed after it was fetched; rerun the fetch job of {dataset!r}")
+            # The manifest is what the job may remove (never the raw file: it may be the user's own):
+            # without it, fetch runs again and checks (or fetches anew) the file.
+            raise DamagedFileError(path, f"changed since it was fetched (its sha256 differs from {manifest})",
+                                   remove=(manifest,))
     with timed(log, f"load with {source.loader}"):
         table = load(spec, source, files)
     log.info("prepared table: %s", shape(table.X))

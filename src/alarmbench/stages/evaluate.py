@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 
 import numpy as np
 
 from alarmbench.data.splits import Split
-from alarmbench.fileio import write_json
+from alarmbench.fileio import load_npz, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +41,19 @@ def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str],
     split = Split.load(split_npz)
     records = []
     for method, scores_file, info_file in zip(methods, scores_npz, info_json, strict=True):
-        with np.load(scores_file) as z:
-            scores = {part: z[part] for part in ("val", "test")}
-        info = json.loads(Path(info_file).read_text())
+        z = load_npz(scores_file, remove=(scores_file, info_file))  # fit_score writes both
+        scores = {part: z[part] for part in ("val", "test")}
+        info = read_json(info_file, remove=(scores_file, info_file))
         source = (threshold_from or {}).get(method)
         chosen = reused_threshold(source, method) if source else None
         keys = {**cell, "method": method, **({"epochs": epochs_label(epochs[method])} if epochs is not None else {})}
         records.append(evaluate_record(split, scores, info, keys, max_fpr, threshold=chosen))
-    write_json(out, records)
+    write_json(out, records, sealed=True)
 
 
 def reused_threshold(metrics_json: str, method: str) -> dict:
     """The threshold a method's record in another cell's metrics.json chose, with where it came from."""
-    records = json.loads(Path(metrics_json).read_text())
+    records = read_json(metrics_json)
     rec = next((r for r in records if r["method"] == method), None)
     if rec is None or "threshold" not in rec:
         raise ValueError(f"{metrics_json}: no threshold of method {method!r} to reuse (its validation part "

@@ -67,4 +67,4 @@ def fit_score_stage(*, split_npz: str, dataset: str, seed: int, method: str, run
     scores, info = fit_and_score(split, method, ctx, upstream_seconds(target_files, features))
     with timed(log, "write scores and record"):
         write_npz(out_scores, **scores)
-        write_json(out_info, info)
+        write_json(out_info, info, sealed=True)

@@ -13,12 +13,11 @@ A target shared by several methods counts in each of their totals: it is what ea
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from alarmbench.fileio import write_json
+from alarmbench.fileio import read_json, write_json
 from alarmbench.software import installed
 
 log = logging.getLogger(__name__)
@@ -32,27 +31,28 @@ def target_record(target_file: str | Path) -> Path:
 
 def write_target_seconds(target_file: str | Path, target: str, seconds: float,
                          starts_from: Iterable[str | Path] = ()) -> dict:
-    upstream = [read_seconds(target_record(p)) for p in starts_from]
+    upstream = [read_seconds(target_record(p), remove=(p, target_record(p))) for p in starts_from]
     known = [u for u in upstream if u is not None]
     record = {"job": "train_target", "target": target, "seconds": round(seconds, 3),
               "upstream_seconds": round(sum(known), 3) if len(known) == len(upstream) else None}
     record["total_seconds"] = None if record["upstream_seconds"] is None else round(seconds + sum(known), 3)
     record["versions"] = installed()  # alarmbench.software: compared at DAG build
-    write_json(target_record(target_file), record)
+    write_json(target_record(target_file), record, sealed=True)
     return record
 
 
 def write_feature_seconds(out_dirs: Mapping[str, str | Path], kind: str, seconds: float) -> None:
     for part, folder in out_dirs.items():
         write_json(Path(folder) / FEATURE_FILE, {"job": "extract", "kind": kind, "seconds": round(seconds, 3),
-                                                 "versions": installed()})
+                                                 "versions": installed()}, sealed=True)
 
 
-def read_seconds(path: str | Path) -> float | None:
+def read_seconds(path: str | Path, remove: Iterable[str | Path] = ()) -> float | None:
     """`total_seconds` (a target) or `seconds` (a feature job) of a record; None where it is missing
-    (a target or cache made before these records existed) or holds none."""
+    (a target or cache made before these records existed) or holds none. Its digest is checked
+    (`remove`: what a damaged one makes the workflow rebuild: the target file or feature folder)."""
     try:
-        record = json.loads(Path(path).read_text())
+        record = read_json(path, remove=remove)
     except FileNotFoundError:
         return None
     target = record.get("job") == "train_target"
@@ -64,10 +64,11 @@ def upstream_seconds(target_files: Iterable[str | Path], features: Mapping[str, 
     """`target_seconds` and `extract_seconds` of a fit from the records of the jobs it reads; a
     key is left out where a record is missing (a warning says which)."""
     out: dict[str, float] = {}
-    for key, paths in (("target_seconds", [target_record(t) for t in target_files]),
-                       ("extract_seconds", [Path(parts["train"]) / FEATURE_FILE for parts in features.values()])):
-        values = [read_seconds(p) for p in paths]
-        missing = [str(p) for p, v in zip(paths, values) if v is None]
+    for key, paths in (("target_seconds", [(target_record(t), (t, target_record(t))) for t in target_files]),
+                       ("extract_seconds", [(Path(parts["train"]) / FEATURE_FILE, (parts["train"],))
+                                            for parts in features.values()])):
+        values = [read_seconds(p, remove) for p, remove in paths]
+        missing = [str(p) for (p, _), v in zip(paths, values) if v is None]
         if missing:
             log.warning("no timing record %s: %s and total_seconds are left out", ", ".join(missing), key)
         else:

@@ -1,7 +1,9 @@
-"""Code keys: a content hash of the `alarmbench` modules a job's entry point imports.
+"""Code keys: a content hash of a job's script and of the `alarmbench` modules it imports.
 
-A rule's `params` carries the key of what its job runs, so editing a module reruns exactly the
-jobs that import it (and what depends on them), while timestamps never trigger a rerun. The
+A rule's `params` carries the key of what its job runs, so editing a module (or the rule's
+`workflow/scripts/` file) reruns exactly the jobs that run it (and what depends on them), while
+timestamps never trigger a rerun: Snakemake's own `code` trigger, which compares a script's
+mtime with its outputs', is off (profiles' `rerun-triggers`, and `workflow_triggers`). The
 import graph is read statically (`ast`), once per process: every `import`/`from … import` of an
 `alarmbench` module anywhere in a module counts (also those inside functions: they run when the
 function does), and so does every package `__init__` on the way (Python runs them on import).
@@ -42,7 +44,11 @@ def _parents(module: str) -> list[str]:
 @functools.lru_cache(maxsize=None)
 def direct_imports(module: str) -> frozenset[str]:
     """The alarmbench modules `module` imports itself (parent packages included)."""
-    path = module_file(module)
+    return _imports_of(module_file(module), module)
+
+
+def _imports_of(path: Path, module: str) -> frozenset[str]:
+    """The alarmbench modules the file at `path` (module `module`) imports, parents included."""
     tree = ast.parse(path.read_bytes(), filename=str(path))
     is_package = path.name == "__init__.py"
     found: set[str] = set()
@@ -87,10 +93,36 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
+def _script_imports(path: Path) -> frozenset[str]:
+    return _imports_of(path, "__script__")
+
+
+def is_script(root: str) -> bool:
+    """A root given as a file (a workflow script), not as a module name."""
+    return root.endswith(".py")
+
+
 @functools.lru_cache(maxsize=None)  # once per distinct module set per process: a DAG build asks per job
 def code_key(*roots: str) -> str:
-    """A short hash of the sources of every module the roots import (module names included)."""
+    """A short hash of the sources of every module the roots import (module names included).
+
+    A root is a module name (`alarmbench.stages.fit`) or the path of a script (a rule's
+    `workflow/scripts/x.py`): its content counts (by its file name, so the key does not depend on
+    where the checkout sits) and so does every alarmbench module it imports."""
+    scripts = sorted({Path(r) for r in roots if is_script(r)})
+    modules = {r for r in roots if not is_script(r)}
+    for script in scripts:
+        modules |= _script_imports(script)
     h = hashlib.sha256()
-    for m in closure(tuple(sorted(set(roots)))):
+    for script in scripts:
+        h.update(f"script {script.name}\0{_file_digest(script.resolve())}\n".encode())
+    for m in closure(tuple(sorted(modules))):
         h.update(f"{m}\0{_file_digest(module_file(m))}\n".encode())
     return h.hexdigest()[:16]
+
+
+def package_data(folder: str) -> dict[str, str]:
+    """{file name: sha256} of the package data files under `folder` (e.g. `data/paper`, the
+    published values the report compares with): a param, so an edited file reruns its reader."""
+    return {p.name: _file_digest(p) for p in sorted((SRC / folder).iterdir()) if p.is_file()}

@@ -59,6 +59,7 @@ def check_config(config: dict) -> None:
     all_presets = {p for spec in [*registry.REGISTRY.values(), *specs.values()] for p in spec.presets}
     check_pollution(config, specs)
     _check_per_dataset("run.epochs", config.get("run", {}).get("epochs"), datasets)
+    _check_method_epochs(config.get("run", {}).get("method_epochs") or {}, datasets)
     _check_per_dataset("max_fpr", config.get("max_fpr"), datasets)
     if config.get("a3_threshold", DEFAULT_RULE) not in RULES:
         raise ConfigError(f"a3_threshold: {config['a3_threshold']!r} is not a threshold rule; expected one of "
@@ -184,6 +185,25 @@ def _check_per_dataset(key: str, value, datasets: list[str]) -> None:
         if name != "default" and name not in datasets:
             raise ConfigError(f"{key}: {name!r} is not one of the configured datasets ({_names(datasets)}) nor "
                               f"'default'{_closest(name, [*datasets, 'default'])}")
+
+
+def _check_method_epochs(value: dict, datasets: list[str]) -> None:
+    """run.method_epochs: methods that train, each with epochs or a mapping per configured data set."""
+    from alarmbench.methods.catalog import method
+
+    for name, epochs in value.items():
+        key = f"run.method_epochs.{name}"
+        if not is_method(name):
+            raise ConfigError(f"run.method_epochs: unknown method {name!r}{_closest(name, METHODS)}; known: "
+                              f"{', '.join(METHODS)}")
+        if not method(name).trains:
+            raise ConfigError(f"{key}: {name} trains no network, so epochs do not apply to it; methods that "
+                              f"train: {', '.join(m for m, d in METHODS.items() if d.trains)}")
+        if epochs is not None and not isinstance(epochs, dict) and (isinstance(epochs, bool) or
+                                                                   not isinstance(epochs, int) or epochs < 1):
+            raise ConfigError(f"{key}: {epochs!r} is not a number of epochs ≥ 1, null (the papers') or a mapping "
+                              f"per data set")
+        _check_per_dataset(key, epochs, datasets)
 
 
 def check_jobs(jobs: list) -> None:

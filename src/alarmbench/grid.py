@@ -165,13 +165,26 @@ def anomaly_totals(config: Mapping) -> dict[str, int]:
     return {name: check_user_data(name, entry)["anomaly_rows"] for name, entry in user.items() if not is_variant(entry)}
 
 
-def epochs_for(run: dict, dataset: str) -> int | None:
-    """`run.epochs`: one override for every data set (null = the papers' epochs), or a mapping
-    per data set with an optional `default` (e.g. fewer epochs for the large tables on a CPU)."""
+def epochs_for(run: Mapping, dataset: str, method: str | None = None) -> int | None:
+    """The epochs of `method`'s training loops on `dataset` (None: the papers'), the one place
+    they are resolved (the workflow's keys and records, `alarmbench plan`).
+
+    `run.method_epochs[method]` first: a value for every data set, or a mapping per data set with
+    an optional `default`; a data set it does not name falls back to `run.epochs`: one override for
+    every data set (null = the papers' epochs), or a mapping per data set with an optional
+    `default` (e.g. fewer epochs for the large tables on a CPU)."""
+    per_method = (run.get("method_epochs") or {}).get(method, _UNSET) if method else _UNSET
+    if isinstance(per_method, Mapping):
+        per_method = per_method.get(dataset, per_method.get("default", _UNSET))
+    if per_method is not _UNSET:
+        return per_method
     epochs = run.get("epochs")
-    if isinstance(epochs, dict):
+    if isinstance(epochs, Mapping):
         return epochs.get(dataset, epochs.get("default"))
     return epochs
+
+
+_UNSET = object()
 
 
 def _cells(config: dict, totals: Mapping[str, int] | None):

@@ -8,6 +8,8 @@ data there and checks the plan or the rerun.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +170,153 @@ def test_an_edited_peer_file_reruns_only_the_report(finished):
     with pytest.raises(AssertionError, match="peers: mine: peer.csv is not a file"):
         run(finished, "-n", "--configfile", str(config))
     run(finished)  # back to the original config for the other tests
+
+
+# ---------------------------------------------------------------- keyed by content and meaning (issue 23, 24)
+EVERYTHING = {"fetch", "prepare", "split", "target_split", "train_target", "extract", "fit_score"}
+
+
+def rules_of(jobs) -> set[str]:
+    return {rule for rule, _ in jobs} - {"evaluate", "aggregate", "report", "all"}
+
+
+@pytest.mark.parametrize("script, rules, methods", [
+    ("fetch.py", EVERYTHING, set(METHODS)),
+    ("prepare.py", EVERYTHING - {"fetch"}, set(METHODS)),
+    ("split.py", EVERYTHING - {"fetch", "prepare"}, set(METHODS)),
+    ("train_target.py", {"train_target", "extract", "fit_score"}, {"r2ad2-1", "a3", "ae"}),
+    ("extract.py", {"extract", "fit_score"}, {"r2ad2-1", "a3"}),
+    ("fit_score.py", {"fit_score"}, set(METHODS)),
+    ("evaluate.py", set(), set()),
+    ("aggregate.py", set(), set()),
+    ("report.py", set(), set()),
+])
+def test_a_script_edited_with_its_mtime_set_back_reruns_its_jobs(finished, script, rules, methods):
+    """As `cp -p`, `rsync -a` or `tar x` leave an edited script: older than every output."""
+    path = finished / "workflow" / "scripts" / script
+    original, stat = path.read_text(), path.stat()
+    path.write_text(original + "\n# an edit\n")
+    os.utime(path, (stat.st_atime, stat.st_mtime - 86400))
+    try:
+        jobs = planned_jobs(finished)
+    finally:
+        path.write_text(original)
+    assert rules_of(jobs) == rules and fits(jobs) == methods
+    later = {"aggregate", "report", "all"} | ({"evaluate"} if script not in ("aggregate.py", "report.py") else set())
+    assert {rule for rule, _ in jobs} - rules == later - ({"aggregate"} if script == "report.py" else set())
+    assert "Nothing to be done" in run(finished, "-n")
+
+
+def test_touched_sources_and_scripts_rerun_nothing(finished):
+    """`touch`, `git checkout`: newer timestamps, the same content. Also without a profile."""
+    for path in [*(finished / "workflow").rglob("*"), *(finished / "code").rglob("*.py")]:
+        if path.is_file():
+            path.touch()
+    assert "Nothing to be done" in run(finished, "-n")
+    out = run(finished, "-n", "--workflow-profile", "none")  # Snakemake's default triggers: code is turned off
+    assert "Nothing to be done" in out and "rerun triggers: code, mtime off" in out
+
+
+def changed_config(work: Path, name: str, config: dict) -> Path:
+    path = work / "config" / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("run_settings", [
+    dict(reversed(list(TINY["run"].items()))),  # the same settings, keys in another order
+    dict(TINY["run"], feature_memory_gb=0.0001),  # a memory strategy: features read batch by batch
+    dict(TINY["run"], precision="fp32"),  # no effect on a CPU
+    dict(TINY["run"], checkpoint_every_s=0),
+], ids=["key-order", "feature-memory", "cpu-precision", "checkpoints"])
+def test_run_settings_that_change_no_number_rerun_nothing(finished, run_settings):
+    config = changed_config(finished, "same", dict(TINY, run=run_settings))
+    assert "Nothing to be done" in run(finished, "-n", "--configfile", str(config))
+
+
+def test_feature_dtype_reruns_exactly_extract_and_the_feature_readers(finished):
+    config = changed_config(finished, "dtype", dict(TINY, run=dict(TINY["run"], feature_dtype="float32")))
+    jobs = planned(run(finished, "-n", "--configfile", str(config)))
+    assert rules_of(jobs) == {"extract", "fit_score"}
+    assert fits(jobs) == {"r2ad2-1", "a3"}  # not AE (its target reads no features), DevNet, IForest
+
+
+def test_run_epochs_rerun_no_method_that_trains_nothing(finished):
+    config = changed_config(finished, "epochs3", dict(TINY, run=dict(TINY["run"], epochs=3)))
+    jobs = planned(run(finished, "-n", "--configfile", str(config)))
+    assert fits(jobs) == set(METHODS) - {"iforest"}
+    # the feature caches follow their retrained targets (inputs); an extract job has no epochs in its key
+    assert rules_of(jobs) == {"train_target", "extract", "fit_score"}
+
+
+def test_one_methods_epochs_replan_exactly_its_jobs_and_are_recorded(finished):
+    config = changed_config(finished, "method-epochs", dict(TINY, run=dict(TINY["run"], method_epochs={"r2ad2-1": 1})))
+    jobs = planned(run(finished, "-n", "--configfile", str(config)))
+    assert fits(jobs) == {"r2ad2-1"}
+    assert rules_of(jobs) == {"train_target", "extract", "fit_score"}
+    # its snapshot chain and gradient cache in a folder of their own: what AE and A³ read is untouched
+    assert all("tfile=e1/gaa_snapshots_k4" in w for rule, w in jobs if rule in ("train_target", "extract"))
+    run(finished, "--configfile", str(config))
+    records = {r["method"]: r for r in json.loads(next((finished / "results").rglob("metrics.json")).read_text())}
+    assert {m: r["epochs"] for m, r in records.items()} == {"r2ad2-1": 1, "a3": 2, "ae": 2, "devnet": 2, "iforest": 2}
+    # the loops ran what the record says: R2-AD2-1's chain and alarm 1 epoch, A³'s alarm 2
+    logs = finished / "logs"
+    chain = next(logs.rglob("e1/gaa_snapshots_k4.log")).read_text()
+    assert "epoch 1/1" in chain and "epoch 2/2" not in chain
+    assert "epoch 1/1" in next(logs.rglob("fit/**/r2ad2-1.log")).read_text()
+    assert "epoch 2/2" in next(logs.rglob("fit/**/a3.log")).read_text()
+    assert "Nothing to be done" in run(finished, "-n", "--configfile", str(config))
+    assert fits(planned_jobs(finished)) == {"r2ad2-1"}  # back: the other methods were never touched
+    run(finished)  # back to the original config for the other tests
+
+
+def installed_as(work: Path, package: str, version: str) -> dict:
+    """An environment in which `package` reports `version` (a dist-info first on the path): what a
+    down- or upgrade looks like to the DAG build, without changing what the code imports."""
+    info = work / "fake-site" / f"{package.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: {version}\n")
+    path = os.pathsep.join(p for p in (str(info.parent), os.environ.get("PYTHONPATH")) if p)
+    return {"ALARMBENCH_CODE_ROOT": str(work / "code"), "PYTHONPATH": path}
+
+
+def test_a_changed_package_version_is_reported_and_rerun_on_request(finished):
+    recorded = json.loads(next((finished / "results").rglob("devnet/fit.json")).read_text())["versions"]
+    env = installed_as(finished, "scikit-learn", "1.7.2")
+    out = snakemake(finished, "-n", env=env)
+    assert "Nothing to be done" in out  # no package keys a job outright: kept, and said
+    assert (f"software: {len(METHODS)} of {len(METHODS)} existing results were made with other package versions: "
+            f"scikit-learn {recorded['scikit-learn']} (installed: 1.7.2) in {len(METHODS)}; kept") in out
+    assert "Nothing to be done" in snakemake(finished, "-n", "--config", "software_rerun=[torch]", env=env)
+    jobs = planned(snakemake(finished, "-n", "--config", "software_rerun=[scikit-learn]", env=env))
+    assert fits(jobs) == set(METHODS)  # every job that recorded another version: fits, targets, caches
+    assert rules_of(jobs) == {"train_target", "extract", "fit_score"}
+    assert "Nothing to be done" in run(finished, "-n", "--config", "software_rerun=true")  # as installed: nothing
+
+
+def test_an_edited_recorded_version_is_reported(finished):
+    """The issue's simulation: one result says it was made with scikit-learn 1.7.2."""
+    record = next((finished / "results").rglob("devnet/fit.json"))
+    original = record.read_text()
+    data = json.loads(original)
+    installed = data["versions"]["scikit-learn"]
+    data["versions"]["scikit-learn"] = "1.7.2"
+    record.write_text(json.dumps(data))
+    try:
+        out = run(finished, "-n")
+        assert (f"software: 1 of {len(METHODS)} existing results were made with other package versions: "
+                f"scikit-learn 1.7.2 (installed: {installed}) in 1") in out
+        # a record edited by hand no longer matches the key its job ran under: that job alone reruns
+        assert fits(planned(out)) == {"devnet"}
+    finally:
+        record.write_text(original)
+
+
+def test_edited_published_values_rerun_only_the_report(finished):
+    path = finished / "code" / "data" / "paper" / "r2ad2_table3_known.csv"
+    original = path.read_text()
+    path.write_text(original + "\n")
+    try:
+        assert {rule for rule, _ in planned_jobs(finished)} == {"report", "all"}
+    finally:
+        path.write_text(original)

@@ -1,11 +1,12 @@
 # Grid expansion, path patterns, code keys and input functions shared by the rules. What a method
 # or target needs is declared once in alarmbench.methods.catalog; everything here derives from it.
 import json
+import sys
 from functools import lru_cache
 from pathlib import Path
 
-from alarmbench import configcheck, device, grid, methods, plan, repairs, slurm_profile
-from alarmbench.codekeys import code_key
+from alarmbench import configcheck, device, grid, methods, plan, repairs, runkeys, slurm_profile, software, workflow_triggers
+from alarmbench.codekeys import code_key, package_data
 from alarmbench.data import protocols, registry
 from alarmbench.evaluate.threshold_source import threshold_sources
 from alarmbench.fileio import sha256_file
@@ -24,6 +25,7 @@ CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
     plan.print_summary(config, totals=TOTALS)  # with the effective n where a cap changes a grid's value
 RUN = config["run"]
+SOFTWARE_RERUN = software.switch(config["software_rerun"])  # alarmbench.software: rerun results made with other versions
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 
 # Path patterns, defined once: a cell, and a target group's shared folder.
@@ -38,37 +40,75 @@ def method_options(method):
 
 
 # Shared target files: stem -> (target, the options that shaped it). A method's targets are named
-# by its own shaping options, so methods whose options differ read different files (and jobs).
+# by its own shaping options, so methods whose options differ read different files (and jobs), and
+# by its epochs where they are not the data set's run.epochs (run.method_epochs): then they sit in
+# a folder of their own, `e<k>/` or `epaper/` (the trainers store `<targets dir>/<file>`).
 TARGET_FILES = {}
 
 
-def target_stem(target, method):
+def epochs_folder(method, dataset):
+    """'' where `method` trains at the data set's run.epochs, else its own folder for its targets."""
+    epochs = grid.epochs_for(RUN, dataset, method)
+    if epochs == grid.epochs_for(RUN, dataset):
+        return ""
+    return f"e{'paper' if epochs is None else epochs}"
+
+
+def stem_epochs(stem, dataset):
+    """The epochs a target file's job trains for: its folder's, else the data set's run.epochs."""
+    folder = Path(stem).parent.name.removeprefix("e")
+    if not folder:
+        return grid.epochs_for(RUN, dataset)
+    return None if folder == "paper" else int(folder)
+
+
+def target_stem(target, method, dataset):
     shaping = catalog.shaping_options(target, method_options(method))
-    stem = catalog.target_file(target, shaping).removesuffix(".pt")
+    stem = str(Path(epochs_folder(method, dataset), catalog.target_file(target, shaping).removesuffix(".pt")))
     if TARGET_FILES.setdefault(stem, (target, shaping)) != (target, shaping):
         raise ValueError(f"target file {stem}.pt would hold two different targets: {TARGET_FILES[stem]} and "
                          f"{(target, shaping)}; give them distinct names in methods/catalog.py")
     return stem
 
 
-def method_target_stems(method):
+def method_target_stems(method, dataset):
     """The target files a method's fit reads (its own targets and those of its cached features)."""
-    return [target_stem(t, method) for t in catalog.targets_read(method)]
+    return [target_stem(t, method, dataset) for t in catalog.targets_read(method)]
 
 
 for _job in JOBS:  # every file known before any job, for the train_target rule's wildcard
     for _t in catalog.targets_read(_job.method):
-        target_stem(_t, _job.method)
+        target_stem(_t, _job.method, _job.cell.dataset)
         if catalog.TARGETS[_t].starts_from:
-            target_stem(catalog.TARGETS[_t].starts_from, _job.method)
+            target_stem(catalog.TARGETS[_t].starts_from, _job.method, _job.cell.dataset)
 
 
-def run_params(w, options):
-    """What a training job needs to know (epochs resolved for its data set); part of `params`,
-    so a change reruns exactly its jobs. `checkpoint_every_s` changes no result: the scripts read
-    it from the config, so changing it reruns nothing."""
-    run = {k: v for k, v in RUN.items() if k != "checkpoint_every_s"}
-    return dict(run, epochs=grid.epochs_for(RUN, w.dataset), options=options)
+# Each job's run settings (alarmbench.runkeys): only those that can change its output, canonical.
+# The scripts add what a job reads as configured (runkeys.job_run), so changing that reruns nothing.
+def target_run(w):
+    return runkeys.job_key(RUN, epochs=stem_epochs(w.tfile, w.dataset), trains=True,
+                           options=TARGET_FILES[w.tfile][1])
+
+
+def extract_run(w):
+    return runkeys.job_key(RUN, reads_features=True, options=TARGET_FILES[w.tfile][1])
+
+
+def fit_run(w):
+    decl = catalog.method(w.method)
+    return runkeys.job_key(RUN, epochs=grid.epochs_for(RUN, w.dataset, w.method), trains=decl.trains,
+                           reads_features=bool(decl.features), cpu_only=methods.cpu_only(w.method),
+                           autocasts=decl.trains, options=method_options(w.method))
+
+
+def cell_epochs(w):
+    """Method -> the epochs its training loops ran in this cell (recorded in each metrics record)."""
+    return {m: grid.epochs_for(RUN, w.dataset, m) for m in cell_methods(w)}
+
+
+def user_entry(w):
+    """The user data set's own entry (a param: another data set's entry reruns nothing here)."""
+    return runkeys.canonical({w.dataset: USER[w.dataset]}) if w.dataset in USER else {}
 
 
 def damaged_inputs(w, **job):
@@ -101,16 +141,22 @@ def group_dir(w):
 
 
 def target_inputs(w):
-    return [f"{group_dir(w)}/{stem}.pt" for stem in method_target_stems(w.method)]
+    return [f"{group_dir(w)}/{stem}.pt" for stem in method_target_stems(w.method, w.dataset)]
+
+
+def targets_dir(w):
+    """Where a fit's targets sit: the group's folder, or its epochs folder in it."""
+    return str(Path(group_dir(w), epochs_folder(w.method, w.dataset)))
 
 
 def pretrained_input(w):
-    """The file a target starts from (Deep SVDD from the DeepSVDD-AE), a declared input."""
+    """The file a target starts from (Deep SVDD from the DeepSVDD-AE), a declared input (in the
+    same epochs folder)."""
     target, shaping = TARGET_FILES[w.tfile]
     start = catalog.TARGETS[target].starts_from
     if not start:
         return []
-    return [f"{GROUP.format(**dict(w.items()))}/{catalog.target_file(start, shaping)}"]
+    return [str(Path(GROUP.format(**dict(w.items())), Path(w.tfile).parent, catalog.target_file(start, shaping)))]
 
 
 def feature_target(w):
@@ -119,7 +165,7 @@ def feature_target(w):
 
 
 def feature_dirs(w, kind):
-    stem = target_stem(catalog.FEATURES[kind].target, w.method)
+    stem = target_stem(catalog.FEATURES[kind].target, w.method, w.dataset)
     return {part: f"{cell_dir(w)}/features/{kind}/{stem}/{part}" for part in ("train", "val", "test")}
 
 
@@ -164,9 +210,12 @@ _sha256 = lru_cache(maxsize=None)(sha256_file)  # once per DAG build: fetch and 
 
 
 def user_file(w):
-    """A user data set's files (inputs of fetch; missing, it is an error before any job)."""
+    """A user data set's files (inputs of fetch; missing, it is an error before any job). Also
+    where the run's rerun triggers become content-only (workflow_triggers: an input function of
+    fetch runs in every DAG build, after the run's settings arrive and before anything is decided)."""
     from alarmbench.data.userdata import user_files
 
+    workflow_triggers.content_only(workflow)
     return user_files(USER[w.dataset]) if w.dataset in USER else []
 
 
@@ -187,24 +236,51 @@ def raw_digest(w):
 
 
 # ------------------------------------------------------------------------------ code keys
-# Each job's key covers the alarmbench modules its stage and its method/target/feature import
-# (alarmbench.codekeys); workflow/scripts themselves are covered by Snakemake's code trigger.
+# Each job's key covers its workflow/scripts file by content, the alarmbench modules that file
+# imports, and those its method/target/feature/loaders import at run time (alarmbench.codekeys).
+# Snakemake's own `code` trigger (script timestamps) is off (workflow_triggers).
+SCRIPTS = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
+
+
+def script_code(script, *modules):
+    return code_key(str(SCRIPTS / script), *modules)
+
+
 def prepare_code(w):
-    return code_key("alarmbench.stages.data", *grid.loader_modules(spec(w.dataset)))
+    return script_code("prepare.py", *grid.loader_modules(spec(w.dataset)))
 
 
 def target_code(w):
     trainer = catalog.TARGETS[TARGET_FILES[w.tfile][0]].trainer.split(":")[0]
-    return code_key("alarmbench.stages.target", f"alarmbench.methods.{trainer}")
+    return script_code("train_target.py", f"alarmbench.methods.{trainer}")
 
 
 def extract_code(w):
     extractor = catalog.FEATURES[w.kind].extractor.split(":")[0]
-    return code_key("alarmbench.stages.extract", f"alarmbench.features.{extractor}")
+    return script_code("extract.py", f"alarmbench.features.{extractor}")
 
 
 def fit_code(w):
-    return code_key("alarmbench.stages.fit", f"alarmbench.methods.{catalog.method(w.method).module}")
+    return script_code("fit_score.py", f"alarmbench.methods.{catalog.method(w.method).module}")
+
+
+# ------------------------------------------------------------------------------ software versions
+def fit_software(w):
+    return software.job_param(f"{cell_dir(w)}/{w.method}/fit.json", SOFTWARE_RERUN)
+
+
+def target_software(w):
+    return software.job_param(f"{GROUP.format(**dict(w.items()))}/{w.tfile}.seconds.json", SOFTWARE_RERUN)
+
+
+def extract_software(w):
+    return software.job_param(f"{cell_dir(w)}/features/{w.kind}/{w.tfile}/train/seconds.json", SOFTWARE_RERUN)
+
+
+if workflow.is_main_process:  # existing results made with other package versions: said once per run
+    _stale = software.report([f"{RESULTS}/{j.cell.path}/{j.method}/fit.json" for j in JOBS], SOFTWARE_RERUN)
+    if _stale:
+        print(_stale, file=sys.stderr)
 
 
 CELL_METHODS = {}  # cell path -> its methods, sorted

@@ -12,9 +12,9 @@ rule fetch:
         manifest=f"{config['raw_dir']}/{{dataset}}/manifest.json",
     params:
         mirror=config["mirror"],
-        user=USER,
+        user=user_entry,
         user_file=user_digest,
-        code=code_key("alarmbench.stages.data"),
+        code=script_code("fetch.py"),
     log:
         f"{LOGS}/fetch/{{dataset}}.log",
     resources:
@@ -38,7 +38,7 @@ rule prepare:
         damaged=damaged_inputs,
         raw_files=raw_digest,
         user_file=user_digest,
-        user=USER,
+        user=user_entry,
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
     script:
@@ -55,9 +55,9 @@ rule split:
         json=f"{CELL}/split.json",
     params:
         protocol=split_protocol,
-        code=code_key("alarmbench.stages.split"),
+        code=script_code("split.py"),
+        user=user_entry,
         damaged=damaged_inputs,
-        user=USER,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
         f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
@@ -75,9 +75,9 @@ rule target_split:
         json=f"{GROUP}/target_split.json",
     params:
         protocol=split_protocol,
-        code=code_key("alarmbench.stages.split"),
+        code=script_code("split.py"),
+        user=user_entry,
         damaged=damaged_inputs,
-        user=USER,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",
     script:

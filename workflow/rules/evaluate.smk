@@ -18,8 +18,8 @@ rule evaluate:
         methods=cell_methods,
         max_fpr=max_fpr,
         threshold_from=threshold_from,
-        epochs=lambda w: grid.epochs_for(RUN, w.dataset),
-        code=code_key("alarmbench.stages.evaluate"),
+        epochs=cell_epochs,
+        code=script_code("evaluate.py"),
         damaged=damaged_inputs,
     log:
         "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
@@ -37,7 +37,7 @@ rule aggregate:
         csv=report(f"{config['reports_dir']}/results.csv", caption="../report/results.rst", category="Results"),
         roc=f"{config['reports_dir']}/roc.csv",
     params:
-        code=code_key("alarmbench.evaluate.aggregate"),
+        code=script_code("aggregate.py"),
         damaged=damaged_inputs,
     log:
         "logs/aggregate.log",

@@ -15,10 +15,11 @@ rule extract:
         val=directory(f"{CELL}/features/{{kind}}/{{tfile}}/val"),
         test=directory(f"{CELL}/features/{{kind}}/{{tfile}}/test"),
     params:
-        run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
+        run=extract_run,
         code=extract_code,
+        user=user_entry,
+        software=extract_software,
         damaged=damaged_inputs,
-        user=USER,
     wildcard_constraints:
         kind="|".join(catalog.FEATURES),
         tfile="|".join(TARGET_FILES) or "no-target",

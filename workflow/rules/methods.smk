@@ -14,13 +14,14 @@ rule fit_score:
         scores=f"{CELL}/{{method}}/scores.npz",
         info=f"{CELL}/{{method}}/fit.json",
     params:
-        run=lambda w: run_params(w, method_options(w.method)),
+        run=fit_run,
         code=fit_code,
+        software=fit_software,
+        targets_dir=targets_dir,
         damaged=damaged_inputs,
-        targets_dir=group_dir,
         features=method_features,
         work_dir=lambda w: f"{cell_dir(w)}/{w.method}/work",
-        user=USER,
+        user=user_entry,
     threads: RUN["threads"]
     resources:
         gpu=lambda w: 0 if methods.cpu_only(w.method) else GPU,

@@ -31,7 +31,8 @@ rule report:
         dvc_metrics=directory(f"{REP}/metrics"),  # one small file per cell and method: `dvc metrics show`
         tex=f"{REP}/report.tex",
     params:
-        code=code_key("alarmbench.report.build"),
+        code=script_code("report.py"),
+        published=package_data("data/paper"),  # the papers' values the comparison reads
         damaged=damaged_inputs,
         peers=PEERS,
         peer_sha256={d: _sha256(p) for d, p in PEERS.items()},

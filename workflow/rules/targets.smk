@@ -14,10 +14,11 @@ rule train_target:
         f"{GROUP}/{{tfile}}.pt",
     params:
         target=lambda w: TARGET_FILES[w.tfile][0],
-        run=lambda w: run_params(w, TARGET_FILES[w.tfile][1]),
+        run=target_run,
         code=target_code,
+        user=user_entry,
+        software=target_software,
         damaged=damaged_inputs,
-        user=USER,
     wildcard_constraints:
         tfile="|".join(TARGET_FILES) or "no-target",
     threads: RUN["threads"]

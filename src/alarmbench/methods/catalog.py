@@ -73,6 +73,9 @@ class Method:
     targets: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
     cpu_only: bool = False
+    # Whether run.epochs shapes it (training loops of its own or of its targets): the keys of its
+    # jobs hold the epochs only then, and run.method_epochs may name it only then.
+    trains: bool = True
     options: tuple[Option, ...] = ()
     workflow_refuses: Mapping[str, str] = field(default_factory=dict)  # option -> why (value true)
 
@@ -170,13 +173,13 @@ METHODS: dict[str, Method] = {m.id: m for m in (
         Option("deepsad_ruff_dims", (list, tuple, type(None)), None,
                "hidden widths and code size (null: the reference's rule by feature count)"),
     )),
-    Method("iforest", "classical:IForest", "IForest", False, cpu_only=True, options=(
+    Method("iforest", "classical:IForest", "IForest", False, cpu_only=True, trains=False, options=(
         Option("iforest_random_state", (str,), "substream", choices=("substream", "seed")),
         Option("iforest_n_estimators", (int,), 100), Option("iforest_max_samples", (str, int, float), "auto"),
         Option("iforest_max_features", (int, float), 1.0),
     )),
-    Method("gbdt", "classical:GBDT", "GBDT", False, cpu_only=True, options=_GBDT_OPTIONS),
-    Method("gbdt-od", "classical:GBDTOD", "GBDT-OD", False, cpu_only=True, options=(
+    Method("gbdt", "classical:GBDT", "GBDT", False, cpu_only=True, trains=False, options=_GBDT_OPTIONS),
+    Method("gbdt-od", "classical:GBDTOD", "GBDT-OD", False, cpu_only=True, trains=False, options=(
         *_GBDT_OPTIONS, Option("gbdt_od_k", (list, tuple), [5, 10, 20]),
         Option("gbdt_od_iforest_n_estimators", (int,), 100),
     )),
@@ -197,7 +200,8 @@ def method(name: str) -> Method:
     if name in METHODS:
         return METHODS[name]
     if is_method(name):
-        return Method(name, "pyod_adapter:PyODDetector", name, False, kwargs={"spec": name}, options=_PYOD_OPTIONS)
+        return Method(name, "pyod_adapter:PyODDetector", name, False, kwargs={"spec": name}, trains=False,
+                      options=_PYOD_OPTIONS)
     raise ConfigError(f"unknown method {name!r}{_closest(name, METHODS)}; known: {', '.join(METHODS)}, pyod:<Class>")
 
 

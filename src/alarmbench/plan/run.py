@@ -89,7 +89,7 @@ def plan_run(config: Mapping, *, load: bool = False, totals: Mapping[str, int] |
         shapes = max(found, key=lambda s: (s.n_train, s.n_rows))  # the largest cell
         notes += half_notes(pairs)
         hp = hparams_of(dataset, shapes, user)
-        est = estimate(method, shapes, hp, epochs=grid.epochs_for(run, dataset),
+        est = estimate(method, shapes, hp, epochs=grid.epochs_for(run, dataset, method),
                        options=(config.get("method_options") or {}).get(method, {}),
                        feature_dtype=run.get("feature_dtype", "float16"))
         rows.append(Row(dataset, method, n_cells, est, shapes, hp, notes))

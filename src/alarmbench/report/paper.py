@@ -240,7 +240,7 @@ def projection_frame(rows: Sequence, run: Mapping, calib=None) -> pd.DataFrame:
     for r in rows:
         if r.estimate is None or not r.estimate.modelled:
             continue
-        epochs = grid.epochs_for(run, r.dataset)
+        epochs = grid.epochs_for(run, r.dataset, r.method)
         seconds = r.estimate.seconds(calib or DEFAULT_CALIBRATION)
         out.append({"dataset": r.dataset, "method": r.method, "epochs": "paper" if epochs is None else str(epochs),
                     "cells": r.cells, "cpu_seconds_per_cell": round(seconds, 1)})

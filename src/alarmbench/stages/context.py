@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # Run keys that change how a job runs, never what it computes: left out of its fingerprint, so that
 # changing them keeps its checkpoints and stored targets (and out of the rules' params: no rerun).
-NOT_FINGERPRINTED = frozenset({"checkpoint_every_s"})
+NOT_FINGERPRINTED = frozenset({"checkpoint_every_s", "feature_memory_gb"})
 
 
 def hparams_for(dataset: str, split: Split, user: dict | None = None) -> HyperParams:

@@ -19,16 +19,23 @@ def cell_record(*, dataset: str, experiment: str, n_anomalies, pollution, seed, 
     from alarmbench.grid import parse_n
 
     return {"dataset": dataset, "experiment": experiment, "n_anomalies": parse_n(n_anomalies),
-            "pollution": float(pollution), "seed": int(seed), "epochs": "paper" if epochs is None else int(epochs)}
+            "pollution": float(pollution), "seed": int(seed), "epochs": epochs_label(epochs)}
+
+
+def epochs_label(epochs: int | None) -> int | str:
+    """A record's `epochs`: the override every training loop ran, or "paper" (the papers' own)."""
+    return "paper" if epochs is None else int(epochs)
 
 
 def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str], info_json: list[str], cell: dict,
-                   max_fpr: float | None, out: str, threshold_from: dict[str, str | None] | None = None) -> None:
+                   max_fpr: float | None, out: str, threshold_from: dict[str, str | None] | None = None,
+                   epochs: dict[str, int | None] | None = None) -> None:
     """Metrics of every method of one cell, written as one JSON list: AUC/AP on val and test, the
     validation ROC, and (A3 protocol) F1/precision/recall on test at the threshold chosen on the
     validation ROC under `max_fpr`. `threshold_from`: method → the metrics.json of the cell whose
     validation part chose its threshold (docs/protocol.md#a3-threshold: the largest n; `evaluate.threshold_source`);
-    missing or None: this cell's own. One job per cell, not per method: the metrics take
+    missing or None: this cell's own. `epochs`: method → the epochs its loops ran (run.method_epochs),
+    instead of the cell's. One job per cell, not per method: the metrics take
     milliseconds, a job's start-up (Python, scikit-learn) about two seconds of CPU."""
     log.info("evaluate: %s, methods %s", cell, ", ".join(methods))
     split = Split.load(split_npz)
@@ -39,7 +46,8 @@ def evaluate_stage(*, split_npz: str, methods: list[str], scores_npz: list[str],
         info = read_json(info_file, remove=(scores_file, info_file))
         source = (threshold_from or {}).get(method)
         chosen = reused_threshold(source, method) if source else None
-        records.append(evaluate_record(split, scores, info, {**cell, "method": method}, max_fpr, threshold=chosen))
+        keys = {**cell, "method": method, **({"epochs": epochs_label(epochs[method])} if epochs is not None else {})}
+        records.append(evaluate_record(split, scores, info, keys, max_fpr, threshold=chosen))
     write_json(out, records, sealed=True)
 
 

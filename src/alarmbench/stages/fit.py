@@ -11,6 +11,7 @@ import numpy as np
 
 from alarmbench.data.splits import Split
 from alarmbench.fileio import write_json, write_npz
+from alarmbench.software import installed
 from alarmbench.stages.context import job_context, job_fingerprint
 from alarmbench.stages.timing import upstream_seconds
 from alarmbench.stagelog import timed
@@ -48,7 +49,8 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
             **({"total_seconds": round(fit_seconds + sum(upstream.values()), 3)} if complete else {}),
             "device": str(ctx.device), "precision": ctx.precision, "threads": _torch_threads(ctx),
             "options": dict(ctx.options), "alarmbench": __version__, "torch": version("torch"),
-            "python": platform.python_version(), **getattr(detector, "versions", {})}
+            "python": platform.python_version(), **getattr(detector, "versions", {}),
+            "versions": installed()}  # what can change a number (alarmbench.software)
     return scores, info
 
 

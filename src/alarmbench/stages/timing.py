@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from alarmbench.fileio import read_json, write_json
+from alarmbench.software import installed
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,15 @@ def write_target_seconds(target_file: str | Path, target: str, seconds: float,
     record = {"job": "train_target", "target": target, "seconds": round(seconds, 3),
               "upstream_seconds": round(sum(known), 3) if len(known) == len(upstream) else None}
     record["total_seconds"] = None if record["upstream_seconds"] is None else round(seconds + sum(known), 3)
+    record["versions"] = installed()  # alarmbench.software: compared at DAG build
     write_json(target_record(target_file), record, sealed=True)
     return record
 
 
 def write_feature_seconds(out_dirs: Mapping[str, str | Path], kind: str, seconds: float) -> None:
     for part, folder in out_dirs.items():
-        write_json(Path(folder) / FEATURE_FILE, {"job": "extract", "kind": kind, "seconds": round(seconds, 3)},
-                   sealed=True)
+        write_json(Path(folder) / FEATURE_FILE, {"job": "extract", "kind": kind, "seconds": round(seconds, 3),
+                                                 "versions": installed()}, sealed=True)
 
 
 def read_seconds(path: str | Path, remove: Iterable[str | Path] = ()) -> float | None:

@@ -11,13 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
+from mirror import mirror_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def mirror_dir() -> Path | None:
-    candidate = Path(os.environ.get("ALARMBENCH_MIRROR", ROOT.parent / "shared" / "data"))
-    return candidate if (candidate / "SHA256SUMS").exists() or candidate.is_dir() and any(candidate.iterdir()) else None
 
 
 GPU_TEST_ENV = "ALARMBENCH_GPU_TEST_DEVICE"

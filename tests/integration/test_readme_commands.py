@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import mirror_dir
+from mirror import mirror_dir
 from readme_blocks import SHELL, blocks, commented_commands
 from workdirs import copy_repository, git
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from mirror import mirror_dir
+from snakemake_guard import SNAKEMAKE_MARKERS, starts_snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,19 +73,6 @@ def gpu_device():
         return resolve_device(gpu_test_device())
     except ValueError as err:
         pytest.skip(str(err))
-
-
-# Every test that starts Snakemake carries one of these markers (tests/README.md): Snakemake runs
-# are what make the suite slow, and a marker is how one finds and deselects them.
-SNAKEMAKE_MARKERS = ("slow", "gpu", "realdata", "slurm")
-
-
-def starts_snakemake(args) -> bool:
-    """True if a subprocess command line runs Snakemake (`snakemake …`, `python -m snakemake …`)."""
-    argv = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args or [])
-    words = [w for a in argv for w in os.fsdecode(a).split()]  # split: `bash -c "snakemake …"` counts too
-    return any(Path(w).name == "snakemake" for w in words) or any(
-        a == "-m" and b == "snakemake" for a, b in zip(words, words[1:]))
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import starts_snakemake
+from snakemake_guard import starts_snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,8 @@ def test_an_unmarked_test_that_starts_snakemake_fails(tmp_path):
     fake.chmod(0o755)
     tests = tmp_path / "tests"
     tests.mkdir()
-    shutil.copy(ROOT / "tests" / "conftest.py", tests / "conftest.py")
+    for helper in ("conftest.py", "mirror.py", "snakemake_guard.py"):
+        shutil.copy(ROOT / "tests" / helper, tests / helper)
     (tests / "test_x.py").write_text(
         "import subprocess\nimport pytest\n\n"
         f"CMD = [{str(fake)!r}, '--cores', '1']\n\n"

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from workdirs import GIT_IDENTITY, ROOT, commit_all, copy_repository
+from workdirs import GIT_IDENTITY, ROOT, commit_all, copy_repository, git
 
 pytestmark = pytest.mark.slow
 

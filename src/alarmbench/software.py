@@ -37,12 +37,18 @@ def installed() -> dict[str, str]:
 
 def recorded(record: str | Path) -> dict[str, str] | None:
     """The `versions` a job's record holds; None where there is no record or it has none."""
+    versions = _recorded(str(record))
+    return None if versions is None else dict(versions)
+
+
+@functools.lru_cache(maxsize=None)  # a DAG build asks twice per fit (`report`, then its `job_param`)
+def _recorded(record: str) -> tuple[tuple[str, str], ...] | None:
     try:
         data = json.loads(Path(record).read_text())
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
         return None
     versions = data.get("versions") if isinstance(data, dict) else None
-    return dict(versions) if isinstance(versions, Mapping) else None
+    return tuple(versions.items()) if isinstance(versions, Mapping) else None
 
 
 def differences(versions: Mapping[str, str], now: Mapping[str, str] | None = None) -> dict[str, tuple[str, str | None]]:

@@ -67,7 +67,7 @@ def test_r2ad2_step_flops_are_the_real_steps(k):
     with FlopCounterMode(display=False) as counter:
         step()
     size = sizes.r2ad2_alarm_size(p, k, dims)
-    assert costs.r2ad2_step_flops(size) * b == counter.get_total_flops()
+    assert sizes.r2ad2_step_flops(size) * b == counter.get_total_flops()
     assert size.lstm_units == (0 if k == 1 else 150)
 
 

@@ -26,6 +26,7 @@ uses, so both report the same messages). Errors are `UserDataError` (the entry) 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping
@@ -80,14 +81,11 @@ def check_variant_config(name: str, cfg: Mapping) -> None:
         raise UserDataError(f"{where}.test_sha256: expected 64 hex digits; got {pin!r}")
 
 
-def variant_spec(name: str, cfg: Mapping) -> DatasetSpec:
-    """The base data set with its official test file replaced (recorded with its sha256 by fetch)."""
-    import dataclasses
-
-    from alarmbench.data import registry
-
+def variant_spec(name: str, cfg: Mapping, registered: Mapping[str, DatasetSpec]) -> DatasetSpec:
+    """The base data set (looked up in `registered`, the built-in data sets) with its official test
+    file replaced (recorded with its sha256 by fetch)."""
     check_variant_config(name, cfg)
-    base = registry.REGISTRY[cfg["base"]]
+    base = registered[cfg["base"]]
     replaced, test = VARIANT_BASES[cfg["base"]], RemoteFile(cfg["test_file"], sha256=cfg.get("test_sha256"))
     sources = tuple(dataclasses.replace(s, files=tuple(test if f.name == replaced else f for f in s.files))
                     for s in base.sources if any(f.name == replaced for f in s.files))
@@ -206,8 +204,10 @@ def _class_list(where: str, key: str, value: object) -> list[str]:
 
 
 def user_spec(name: str, cfg: dict) -> DatasetSpec:
+    """The spec of the user's own table (`path`); a variant of a built-in data set is built by
+    `variant_spec`, which needs the built-in specs (`alarmbench.data.registry.get` passes them)."""
     if is_variant(cfg):
-        return variant_spec(name, cfg)
+        raise ValueError(f"user_datasets.{name} is a variant of {cfg['base']!r}: build it with variant_spec")
     check_user_config(name, cfg)
     path = Path(cfg["path"])
     kind = KINDS[path.suffix.lower()]

@@ -75,8 +75,7 @@ def calibrate(seconds: float = 4.0, threads: int = 1) -> Calibration:
 
     import torch
 
-    from alarmbench.plan.costs import r2ad2_gate_values, r2ad2_step_flops
-    from alarmbench.plan.sizes import r2ad2_alarm_size
+    from alarmbench.plan.sizes import r2ad2_alarm_size, r2ad2_gate_values, r2ad2_step_flops
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

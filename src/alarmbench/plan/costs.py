@@ -28,8 +28,8 @@ from alarmbench.data.spec import HyperParams
 from alarmbench.methods import catalog
 from alarmbench.plan.calibration import DEFAULT_CALIBRATION, Calibration
 from alarmbench.plan.shapes import Shapes
-from alarmbench.plan.sizes import (dense_alarm_size, devnet_size, r2ad2_alarm_size, ruff_size, target_size,
-                                   AlarmSize)
+from alarmbench.plan.sizes import (dense_alarm_size, devnet_size, r2ad2_alarm_size, r2ad2_gate_values,
+                                   r2ad2_step_flops, ruff_size, target_size)
 
 # The cost of one step of each training loop, in base steps (`Calibration.step_seconds`): fitted
 # to the process CPU time of Mammography fits at 5 and 20 epochs (`alarmbench run --epochs 5|20`,
@@ -195,21 +195,6 @@ def _activations(c: Cell) -> FeatureCost:
 
 # catalog.FEATURES kind -> its extract job
 FEATURE_COSTS: dict[str, Callable[[Cell], FeatureCost]] = {"gradients": _gradients, "activations": _activations}
-
-
-# ------------------------------------------------------------------------------ R2-AD2's alarm step
-def r2ad2_step_flops(size: AlarmSize) -> float:
-    """FLOPs of one real row of R2AD2.fit's mini-batch step (methods/r2ad2.py): the alarm step on
-    the real row and its counter-example (forward, weight gradients, input gradients of every layer
-    but the first) and the BN step on the real row (forward, input gradients down to the BN)."""
-    alarm_step = 2.0 * size.macs + 2.0 * size.macs + 2.0 * (size.macs - size.first_macs)
-    return 2 * alarm_step + 4.0 * size.macs
-
-
-def r2ad2_gate_values(size: AlarmSize, k: int) -> float:
-    """LSTM gate values of one real row's step: 4 gates per unit and time step, in the three
-    passes through the alarm (the real row and its counter-example, then the real row again)."""
-    return 3.0 * 4 * size.lstm_units * k
 
 
 def _r2ad2_fit(decl: catalog.Method, c: Cell) -> Estimate:

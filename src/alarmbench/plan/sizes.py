@@ -5,7 +5,8 @@ the counts cannot drift from the code that trains: trainable parameters from `pa
 multiply-accumulates (MACs) of one row's forward pass from forward hooks on the Linear and
 convolution layers (the dense and the image targets alike), hidden activations from the target's
 own taps. The recurrent alarm is counted per module: an LSTM's weights meet each row once per
-time step (snapshot).
+time step (snapshot). Also the per-row FLOPs and gate values of R2-AD2's alarm step, read by
+both the cost model (`costs`) and the run that measures the machine (`calibration`).
 """
 
 from __future__ import annotations
@@ -159,3 +160,18 @@ def n_features(shape: Sequence[int]) -> int:
     for s in shape:
         n *= int(s)
     return n
+
+
+# ------------------------------------------------------------------------------ R2-AD2's alarm step
+def r2ad2_step_flops(size: AlarmSize) -> float:
+    """FLOPs of one real row of R2AD2.fit's mini-batch step (methods/r2ad2.py): the alarm step on
+    the real row and its counter-example (forward, weight gradients, input gradients of every layer
+    but the first) and the BN step on the real row (forward, input gradients down to the BN)."""
+    alarm_step = 2.0 * size.macs + 2.0 * size.macs + 2.0 * (size.macs - size.first_macs)
+    return 2 * alarm_step + 4.0 * size.macs
+
+
+def r2ad2_gate_values(size: AlarmSize, k: int) -> float:
+    """LSTM gate values of one real row's step: 4 gates per unit and time step, in the three
+    passes through the alarm (the real row and its counter-example, then the real row again)."""
+    return 3.0 * 4 * size.lstm_units * k

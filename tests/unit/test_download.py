@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from alarmbench.data import download as dl
+from alarmbench.data.download import transfer
 from alarmbench.data.download import (
     ChecksumError,
     CorruptFileError,
@@ -204,7 +205,7 @@ def test_server_errors_retried_with_exponential_backoff(
     server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delays: list[float] = []
-    monkeypatch.setattr(dl, "time", types.SimpleNamespace(sleep=delays.append))
+    monkeypatch.setattr(transfer, "time", types.SimpleNamespace(sleep=delays.append))
     server.routes["/busy"] = status(503)
 
     with pytest.raises(DownloadError, match="503"):

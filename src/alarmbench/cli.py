@@ -230,19 +230,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="alarmbench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_data(sub)
+    _add_report(sub)
+    _add_run(sub)
+    _add_plan(sub)
+    return parser
+
+
+def _with_source(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The arguments of the `data` sub-commands that read one registered data set."""
+    p.add_argument("name", help="registered data set (see `alarmbench data list`)")
+    p.add_argument("--mirror", help="local mirror directory searched first for upstream file names")
+    p.add_argument("--raw-dir", default="data/raw", help="where raw files are placed (default: data/raw)")
+    return p
+
+
+def _add_data(sub) -> None:
     data = sub.add_parser("data", help="data sets: list, info, fetch, split").add_subparsers(dest="action", required=True)
 
-    def with_source(p):
-        p.add_argument("name", help="registered data set (see `alarmbench data list`)")
-        p.add_argument("--mirror", help="local mirror directory searched first for upstream file names")
-        p.add_argument("--raw-dir", default="data/raw", help="where raw files are placed (default: data/raw)")
-        return p
-
     data.add_parser("list", help="registered data sets").set_defaults(func=_data_list)
-    with_source(data.add_parser("info", help="print sizes and class counts as JSON")).set_defaults(func=_data_info)
-    with_source(data.add_parser("fetch", help="download (or take from the mirror) and verify")).set_defaults(
+    _with_source(data.add_parser("info", help="print sizes and class counts as JSON")).set_defaults(func=_data_info)
+    _with_source(data.add_parser("fetch", help="download (or take from the mirror) and verify")).set_defaults(
         func=_data_fetch)
-    p = with_source(data.add_parser("split", help="write split.npz + split.json for one cell"))
+    _add_data_split(data)
+
+
+def _add_data_split(data) -> None:
+    p = _with_source(data.add_parser("split", help="write split.npz + split.json for one cell"))
     p.add_argument("--experiment", default="known", help="preset: known, transfer, a3-1a, ...")
     p.add_argument("--seed", type=int, required=True, help="the experiment seed (validation and known-anomaly draws)")
     p.add_argument("--n-anomalies", type=_n_anomalies, default=100,
@@ -257,15 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "workflow's cell folders)")
     p.set_defaults(func=_data_split)
 
-    # torch-free imports only: `--help` and the sub-commands that train nothing never import torch
-    from alarmbench.methods import METHOD_IDS, is_method
-    from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S, PRECISIONS
 
-    def method_name(text: str) -> str:
-        if not is_method(text):
-            raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_IDS)}, pyod:<Class>")
-        return text
-
+def _add_report(sub) -> None:
     rep = sub.add_parser("report", help="tables, figures and paper comparison from results.csv, optionally "
                                         "combining runs",
                          description="Writes summary.csv, tables/ (CSV + LaTeX), figures/ (PDF + PNG), the paper "
@@ -288,17 +295,35 @@ def build_parser() -> argparse.ArgumentParser:
                           "comparison's rows that need a GPU run or did not run")
     rep.set_defaults(func=_report)
 
+
+# The `run` arguments' types read the method and data set registries when called, not at import.
+def method_name(text: str) -> str:
+    from alarmbench.methods import METHOD_IDS, is_method
+
+    if not is_method(text):
+        raise argparse.ArgumentTypeError(f"unknown method {text!r}; known: {', '.join(METHOD_IDS)}, pyod:<Class>")
+    return text
+
+
+def dataset_name(text: str) -> str:
+    import difflib
+
     from alarmbench.data.registry import REGISTRY
 
-    def dataset_name(text: str) -> str:
-        if text in REGISTRY:
-            return text
-        if Path(text).is_file():
-            raise argparse.ArgumentTypeError(f"{text!r} is a file, not a registered data set; use --data {text}")
-        close = __import__("difflib").get_close_matches(text, list(REGISTRY), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise argparse.ArgumentTypeError(f"unknown data set {text!r}{hint}; see `alarmbench data list`, or give your "
-                                         f"own file with --data FILE.csv|FILE.npz")
+    if text in REGISTRY:
+        return text
+    if Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a registered data set; use --data {text}")
+    close = difflib.get_close_matches(text, list(REGISTRY), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise argparse.ArgumentTypeError(f"unknown data set {text!r}{hint}; see `alarmbench data list`, or give your "
+                                     f"own file with --data FILE.csv|FILE.npz")
+
+
+def _add_run(sub) -> None:
+    # torch-free imports only: `--help` and the sub-commands that train nothing never import torch
+    from alarmbench.methods import METHOD_IDS
+    from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S, PRECISIONS
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON",
                        description="One cell (data set, experiment, n, pollution, seed) and one method, through the "
@@ -354,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "DATASET_EXPERIMENT_nN_pP_seedS_METHOD.json)")
     r.set_defaults(func=_run)
 
+
+def _add_plan(sub) -> None:
     pl = sub.add_parser("plan", help="cost estimate of a workflow config per data set × method, before any job")
     pl.add_argument("--configfile", nargs="+", default=["config/config.yaml"], metavar="YAML",
                     help="workflow config file(s), merged in order as Snakemake does (default: config/config.yaml)")
@@ -373,7 +400,6 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--csv", metavar="CSV", help="also write the projection per data set × method as CSV "
                                                  "(for `alarmbench report --projection`)")
     pl.set_defaults(func=_plan)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.3
-JOBS_PER_SEED = None  # measured at the first scale (the default config's jobs per seed)
 
 PATTERNS_PROBE = r"""
 import json, sys

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from alarmbench.cli import _parse_value
+from alarmbench.cli import parse_option_value
 from alarmbench.device import PRECISIONS
 from alarmbench.evaluate.aggregate import records_to_frame, summarise
 from alarmbench.methods import catalog
@@ -58,7 +58,7 @@ def parse_options(pairs: list[str], methods: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise SystemExit(f"--option {pair!r}: expected KEY=VALUE")
-        options[key] = _parse_value(value)
+        options[key] = parse_option_value(value)
     unknown = set(options) - {o.name for m in methods for o in catalog.method(m).options}
     if unknown:
         raise SystemExit(f"--option: {sorted(unknown)} is declared by none of the methods {methods}")

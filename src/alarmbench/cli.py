@@ -145,7 +145,7 @@ def _run(args) -> int:
                 raise ValueError(f"--{flag.replace('_', '-')} describes a file given with --data, not a registered "
                                  f"data set (--dataset {args.dataset})")
     cell = CellSpec(dataset, args.method, args.seed, args.experiment, args.n_anomalies, args.pollution,
-                    args.epochs, args.device, {k: _parse_value(v) for k, v in options.items()}, args.precision,
+                    args.epochs, args.device, {k: parse_option_value(v) for k, v in options.items()}, args.precision,
                     threads=args.threads, max_fpr=max_fpr, checkpoint_every_s=args.checkpoint_every_s,
                     feature_dtype=args.feature_dtype, user=user,
                     protocol={"rng": args.rng} if args.rng != "substreams" else {})
@@ -218,7 +218,7 @@ def _n_anomalies(text: str) -> int | str:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _parse_value(text: str):
+def parse_option_value(text: str):
     """Option values from the command line: JSON where it parses (numbers, booleans), else text."""
     try:
         return json.loads(text)

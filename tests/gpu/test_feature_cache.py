@@ -5,7 +5,6 @@ in the last bits; at TF32 (the jobs' default) every row within 5e-3 normwise."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

@@ -181,7 +181,7 @@ def test_other_versions_are_reported_with_packages_and_counts(tmp_path):
     none = _record(tmp_path, "c", None)  # made before versions were recorded
     assert software.report([same, none]) is None
     message = software.report([same, old, none, tmp_path / "missing.json"])
-    assert f"1 of 2 existing results" in message
+    assert "1 of 2 existing results" in message
     assert f"scikit-learn 1.7.2 (installed: {now['scikit-learn']}) in 1" in message
     assert "software_rerun=true" in message
 

@@ -97,14 +97,6 @@ class Split:
     def train_target(self) -> np.ndarray:
         return self.x_train[: self.n_normal]
 
-    @property
-    def train_target_holdout(self) -> np.ndarray:
-        return self.train_target[self.holdout]
-
-    @property
-    def val_target(self) -> np.ndarray:
-        return self.x_val[self.a_val == 0]
-
     def save(self, npz_path: str | Path, json_path: str | Path) -> None:
         arrays = {k: getattr(self, k) for k in _ARRAYS} | self.extra
         meta = dict(self.meta, arrays={k: sha256_array(v) for k, v in sorted(arrays.items())})

@@ -66,11 +66,6 @@ def method_styles(methods) -> dict[str, Style]:
     return {m: Style(colours[i % len(colours)], MARKERS[i % len(MARKERS)]) for i, m in enumerate(ordered)}
 
 
-def palette(methods) -> dict[str, str]:
-    """Method label → colour of `method_styles` (for seaborn/scikit-posthocs, which key by label)."""
-    return {L.method_label(m): s.colour for m, s in method_styles(methods).items()}
-
-
 def draw_series(ax, s: Series, dodge: float = 0.0, band_alpha: float = 0.15, **kw) -> None:
     """One record series: its line with markers, shifted by `dodge` in x (so coinciding series
     stay visible), and its band where it has one."""

@@ -34,8 +34,6 @@ CATEGORIES = {
     "flag": "OTH REJ RSTO RSTOS0 RSTR S0 S1 S2 S3 SF SH".split(),
 }
 
-from alarmbench.data.families import KDD_FAMILIES as FAMILIES  # noqa: E402,F401  (re-export)
-
 
 def read_kdd_txt(path: Path) -> RawTable:
     """One NSL-KDD .txt file -> 122 features (38 numeric + 84 one-hot) and attack names."""

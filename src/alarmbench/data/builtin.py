@@ -2,7 +2,7 @@
 tables and embedded data. Looked up with the user's data sets through `alarmbench.data.registry`.
 
 Checksums: a sha256 given here is either published upstream (Keras' file_hash, scikit-learn's
-RemoteFileMetadata) or was verified by us against the local mirror's SHA256SUMS (see `KNOWN_FROM`).
+RemoteFileMetadata) or was verified by us against the local mirror's SHA256SUMS (the comment below says which).
 Where none is known, the downloader records the hash at first download in the lock file.
 """
 
@@ -19,16 +19,13 @@ KERAS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
 IDS_BASE = "https://cse-cic-ids2018.s3.amazonaws.com/Processed+Traffic+Data+for+ML+Algorithms/"
 
-# Where each sha256 below comes from.
-KNOWN_FROM = {
-    "mnist.npz": "published: Keras mnist.load_data file_hash",
-    "covtype.data.gz": "published: scikit-learn fetch_covtype RemoteFileMetadata",
-    "*-ubyte.gz, gzip.zip": "md5 published (LeCun, Zalando, NIST); sha256 recorded in the lock file",
-    "t10k-images-idx3-ubyte.gz": "mirror SHA256SUMS; md5 9fb629c4... published by LeCun/torchvision",
-    "t10k-labels-idx1-ubyte.gz": "mirror SHA256SUMS; md5 ec29112d... published by LeCun/torchvision",
-    "KDDTest+.txt": "mirror SHA256SUMS (verified 22,544 rows, 43 fields)",
-    "KDDTrain+_20Percent.txt": "mirror SHA256SUMS (verified 25,192 rows, 43 fields)",
-}
+# Where each sha256 below comes from:
+# - mnist.npz: published (Keras mnist.load_data file_hash);
+# - covtype.data.gz: published (scikit-learn fetch_covtype RemoteFileMetadata);
+# - *-ubyte.gz, gzip.zip: md5 published (LeCun, Zalando, NIST); sha256 recorded in the lock file;
+# - t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz: the mirror's SHA256SUMS; md5 9fb629c4... and
+#   ec29112d... published by LeCun/torchvision;
+# - KDDTest+.txt, KDDTrain+_20Percent.txt: the mirror's SHA256SUMS (verified 22,544 and 25,192 rows, 43 fields).
 
 
 def _idx_files(bases: tuple[str, ...], md5: dict[str, str], prefixes=("train", "t10k"), known: dict | None = None):

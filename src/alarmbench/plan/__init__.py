@@ -6,7 +6,8 @@ rows it reads (R2-AD2: target parameters × snapshots; A³: the AE's activations
 workflow's feature cache and of one training checkpoint, the optimiser steps of each job it needs
 (train_target, extract, fit_score), their FLOPs, and a projected single-thread CPU time.
 
-- `sizes`: the networks' sizes, counted on the real network classes (torch's meta device);
+- `sizes`: the networks' sizes, counted on the real network classes (torch's meta device), and
+  the per-row FLOPs and gate values of R2-AD2's alarm step;
 - `shapes`: the rows of each split part, from a split.json, a table header, a user file or the
   registry's documented size (`DeclaredShape`);
 - `costs`: the cost model, dispatched from the method catalog's declarations;

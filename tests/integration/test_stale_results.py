@@ -114,13 +114,30 @@ def test_an_edit_replans_exactly_what_imports_it(finished, module, rules, method
         assert all("kind=gradients" in w for rule, w in jobs if rule == "extract")
 
 
-def test_changed_epochs_rerun_equals_a_fresh_run(finished, tmp_path_factory):
-    config = dict(TINY, run=dict(TINY["run"], epochs=1))
-    changed = finished / "config" / "epochs.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    run(finished, "--configfile", str(changed))
-    pd.testing.assert_frame_equal(metrics(finished), fresh(tmp_path_factory, config))
-    assert not list((finished / "results").rglob("*.ckpt")), "a finished run leaves no resumable state"
+ONE_EPOCH = dict(TINY, run=dict(TINY["run"], epochs=1))
+
+
+@pytest.fixture(scope="module")
+def one_epoch_rerun(finished_run, tmp_path_factory) -> Path:
+    """A copy of the finished run, rerun after run.epochs changed from 2 to 1 (read by two tests)."""
+    work = copy_finished(finished_run, tmp_path_factory.mktemp("epochs") / "work")
+    changed = work / "config" / "epochs.yaml"
+    changed.write_text(yaml.safe_dump(ONE_EPOCH))
+    run(work, "--configfile", str(changed))
+    return work
+
+
+@pytest.fixture(scope="module")
+def one_epoch_fresh(tmp_path_factory) -> Path:
+    """A fresh run of the 1-epoch config (read by two tests)."""
+    work = make_workdir(tmp_path_factory.mktemp("fresh"), ONE_EPOCH)
+    run(work)
+    return work
+
+
+def test_changed_epochs_rerun_equals_a_fresh_run(one_epoch_rerun, one_epoch_fresh):
+    pd.testing.assert_frame_equal(metrics(one_epoch_rerun), metrics(one_epoch_fresh))
+    assert not list((one_epoch_rerun / "results").rglob("*.ckpt")), "a finished run leaves no resumable state"
 
 
 def test_changed_method_option_rerun_equals_a_fresh_run(finished, tmp_path_factory):
@@ -146,15 +163,15 @@ def test_edited_user_data_rerun_equals_a_fresh_run(finished, tmp_path_factory):
     pd.testing.assert_frame_equal(metrics(finished), expected)
 
 
-def test_identical_runs_write_identical_targets(finished_run, tmp_path_factory):
-    other = make_workdir(tmp_path_factory.mktemp("twin"), TINY)
-    run(other)
-    twins = list((other / "results").rglob("*.pt"))
+def test_identical_runs_write_identical_targets(one_epoch_rerun, one_epoch_fresh):
+    """The targets of one config written by two runs in two processes: the 1-epoch rerun trained
+    both again (epochs key them), from its split; the fresh run made its own split first."""
+    twins = list((one_epoch_fresh / "results").rglob("*.pt"))
     assert len(twins) == 2  # the AE (of ae and a3) and the snapshot chain
     for twin in twins:
-        path = finished_run / twin.relative_to(other)  # read only: the run itself, not a copy
+        path = one_epoch_rerun / twin.relative_to(one_epoch_fresh)
         assert path.read_bytes() == twin.read_bytes(), path
-        assert path.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask
+        assert twin.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask
 
 
 def test_an_edited_peer_file_reruns_only_the_report(finished):

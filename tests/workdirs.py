@@ -22,6 +22,15 @@ def copy_workflow(dest: Path, *, config: bool = False, code: bool = False) -> Pa
     return dest
 
 
+def copy_finished(src: Path, dest: Path) -> Path:
+    """A copy of the finished run in `src`, for one test to edit and rerun without touching what
+    the next test starts from: every file with its timestamps (copy2) and Snakemake's records
+    (.snakemake), links as links. Rerun triggers are content, parameters and inputs, none of them
+    the directory's path: the copy is as finished as the original (test_stale_results.py checks it)."""
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
 def repository_files() -> list[str]:
     """The repository's files as a commit of the working tree would hold them: tracked and
     untracked, minus what .gitignore excludes (so a test sees uncommitted edits too)."""

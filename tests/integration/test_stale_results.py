@@ -2,8 +2,8 @@
 numbers of a fresh run of the changed config, bit for bit (CPU).
 
 A tiny user-data workflow runs once in a temporary copy of the workflow whose code keys are read
-from an editable copy of the sources (ALARMBENCH_CODE_ROOT); each test edits code, config or
-data there and checks the plan or the rerun.
+from an editable copy of the sources (ALARMBENCH_CODE_ROOT); each test gets its own copy of that
+finished run (`finished`), edits code, config or data there and checks the plan or the rerun.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from test_workflow import planned, snakemake
-from workdirs import copy_workflow
+from workdirs import copy_finished, copy_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +65,22 @@ def fresh(tmp_path_factory, config: dict, data_seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
+def finished_run(tmp_path_factory) -> Path:
+    """The tiny run, once per module; tests read it or copy it (`finished`), never edit it."""
     work = make_workdir(tmp_path_factory.mktemp("stale"), TINY)
     run(work)
     return work
+
+
+@pytest.fixture
+def finished(finished_run, tmp_path) -> Path:
+    """This test's own copy of the finished run: what it edits and reruns, no other test sees."""
+    return copy_finished(finished_run, tmp_path / "work")
+
+
+def test_a_copy_of_the_finished_run_plans_nothing(finished):
+    """What every test here starts from is a finished run, not just its files."""
+    assert "Nothing to be done" in run(finished, "-n")
 
 
 def edit(work: Path, module: str) -> Path:
@@ -93,28 +105,39 @@ def fits(jobs) -> set[str]:
     ("report/ranking.py", set(), set()),
 ])
 def test_an_edit_replans_exactly_what_imports_it(finished, module, rules, methods):
-    assert "Nothing to be done" in run(finished, "-n")
-    path = edit(finished, module)
-    try:
-        jobs = planned_jobs(finished)
-    finally:
-        path.write_text(path.read_text().removesuffix("\n# an edit\n"))
+    edit(finished, module)
+    jobs = planned_jobs(finished)
     assert fits(jobs) == methods
     later = {"evaluate", "aggregate", "report", "all"} if methods else {"report", "all"}
     assert {rule for rule, _ in jobs} == rules | later
     if module == "features/gradients.py":
         assert all("kind=gradients" in w for rule, w in jobs if rule == "extract")
-    assert "Nothing to be done" in run(finished, "-n")
 
 
-def test_changed_epochs_rerun_equals_a_fresh_run(finished, tmp_path_factory):
-    config = dict(TINY, run=dict(TINY["run"], epochs=1))
-    changed = finished / "config" / "epochs.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    run(finished, "--configfile", str(changed))
-    pd.testing.assert_frame_equal(metrics(finished), fresh(tmp_path_factory, config))
-    assert not list((finished / "results").rglob("*.ckpt")), "a finished run leaves no resumable state"
-    run(finished)  # back to the original config for the other tests
+ONE_EPOCH = dict(TINY, run=dict(TINY["run"], epochs=1))
+
+
+@pytest.fixture(scope="module")
+def one_epoch_rerun(finished_run, tmp_path_factory) -> Path:
+    """A copy of the finished run, rerun after run.epochs changed from 2 to 1 (read by two tests)."""
+    work = copy_finished(finished_run, tmp_path_factory.mktemp("epochs") / "work")
+    changed = work / "config" / "epochs.yaml"
+    changed.write_text(yaml.safe_dump(ONE_EPOCH))
+    run(work, "--configfile", str(changed))
+    return work
+
+
+@pytest.fixture(scope="module")
+def one_epoch_fresh(tmp_path_factory) -> Path:
+    """A fresh run of the 1-epoch config (read by two tests)."""
+    work = make_workdir(tmp_path_factory.mktemp("fresh"), ONE_EPOCH)
+    run(work)
+    return work
+
+
+def test_changed_epochs_rerun_equals_a_fresh_run(one_epoch_rerun, one_epoch_fresh):
+    pd.testing.assert_frame_equal(metrics(one_epoch_rerun), metrics(one_epoch_fresh))
+    assert not list((one_epoch_rerun / "results").rglob("*.ckpt")), "a finished run leaves no resumable state"
 
 
 def test_changed_method_option_rerun_equals_a_fresh_run(finished, tmp_path_factory):
@@ -122,37 +145,33 @@ def test_changed_method_option_rerun_equals_a_fresh_run(finished, tmp_path_facto
                                         "devnet": {"devnet_fixed_reference": False}})
     changed = finished / "config" / "options.yaml"
     changed.write_text(yaml.safe_dump(config))
-    jobs = planned(run(finished, "-n", "--configfile", str(changed)))
+    jobs = planned(run(finished, "--configfile", str(changed)))  # the jobs the rerun ran
     assert fits(jobs) == {"r2ad2-1", "devnet"}
     # the option shapes the shared snapshot chain: its own file and job, the others' untouched
     assert [w for rule, w in jobs if rule == "train_target"] and all(
         "tfile=gaa_snapshots_k4_carry" in w for rule, w in jobs if rule == "train_target")
-    run(finished, "--configfile", str(changed))
     pd.testing.assert_frame_equal(metrics(finished), fresh(tmp_path_factory, config))
-    run(finished)
 
 
 def test_edited_user_data_rerun_equals_a_fresh_run(finished, tmp_path_factory):
     write_data(finished / "mine.csv", seed=1)
-    jobs = planned_jobs(finished)
+    jobs = planned(run(finished))  # the jobs the rerun ran
     assert {"fetch", "prepare", "train_target", "fit_score"} <= {rule for rule, _ in jobs}
-    run(finished)
-    pd.testing.assert_frame_equal(metrics(finished), fresh(tmp_path_factory, TINY, data_seed=1))
+    expected = fresh(tmp_path_factory, TINY, data_seed=1)
+    pd.testing.assert_frame_equal(metrics(finished), expected)
     run(finished, "--forcerun", "prepare")  # re-prepared, same data: the same numbers again
-    pd.testing.assert_frame_equal(metrics(finished), fresh(tmp_path_factory, TINY, data_seed=1))
-    write_data(finished / "mine.csv", seed=0)
-    run(finished)
+    pd.testing.assert_frame_equal(metrics(finished), expected)
 
 
-def test_identical_runs_write_identical_targets(finished, tmp_path_factory):
-    other = make_workdir(tmp_path_factory.mktemp("twin"), TINY)
-    run(other)
-    twins = list((other / "results").rglob("*.pt"))
+def test_identical_runs_write_identical_targets(one_epoch_rerun, one_epoch_fresh):
+    """The targets of one config written by two runs in two processes: the 1-epoch rerun trained
+    both again (epochs key them), from its split; the fresh run made its own split first."""
+    twins = list((one_epoch_fresh / "results").rglob("*.pt"))
     assert len(twins) == 2  # the AE (of ae and a3) and the snapshot chain
     for twin in twins:
-        path = finished / twin.relative_to(other)
+        path = one_epoch_rerun / twin.relative_to(one_epoch_fresh)
         assert path.read_bytes() == twin.read_bytes(), path
-        assert path.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask
+        assert twin.stat().st_mode & 0o044 == 0o044  # group/other readable under the default umask
 
 
 def test_an_edited_peer_file_reruns_only_the_report(finished):
@@ -161,15 +180,13 @@ def test_an_edited_peer_file_reruns_only_the_report(finished):
     peer.write_text("method,seed,epochs,test_auc,test_ap\nAE,110,2,0.9,0.5\n")
     config = finished / "config" / "peers.yaml"
     config.write_text(yaml.safe_dump(dict(TINY, peers={"mine": "peer.csv"})))
-    assert {rule for rule, _ in planned(run(finished, "-n", "--configfile", str(config)))} == {"report", "all"}
-    run(finished, "--configfile", str(config))
+    assert {rule for rule, _ in planned(run(finished, "--configfile", str(config)))} == {"report", "all"}  # ran
     assert "Nothing to be done" in run(finished, "-n", "--configfile", str(config))
     peer.write_text("method,seed,epochs,test_auc,test_ap\nAE,110,2,0.8,0.4\n")
     assert {rule for rule, _ in planned(run(finished, "-n", "--configfile", str(config)))} == {"report", "all"}
     peer.unlink()
     with pytest.raises(AssertionError, match="peers: mine: peer.csv is not a file"):
         run(finished, "-n", "--configfile", str(config))
-    run(finished)  # back to the original config for the other tests
 
 
 # ---------------------------------------------------------------- keyed by content and meaning (issue 23, 24)
@@ -194,17 +211,13 @@ def rules_of(jobs) -> set[str]:
 def test_a_script_edited_with_its_mtime_set_back_reruns_its_jobs(finished, script, rules, methods):
     """As `cp -p`, `rsync -a` or `tar x` leave an edited script: older than every output."""
     path = finished / "workflow" / "scripts" / script
-    original, stat = path.read_text(), path.stat()
-    path.write_text(original + "\n# an edit\n")
+    stat = path.stat()
+    path.write_text(path.read_text() + "\n# an edit\n")
     os.utime(path, (stat.st_atime, stat.st_mtime - 86400))
-    try:
-        jobs = planned_jobs(finished)
-    finally:
-        path.write_text(original)
+    jobs = planned_jobs(finished)
     assert rules_of(jobs) == rules and fits(jobs) == methods
     later = {"aggregate", "report", "all"} | ({"evaluate"} if script not in ("aggregate.py", "report.py") else set())
     assert {rule for rule, _ in jobs} - rules == later - ({"aggregate"} if script == "report.py" else set())
-    assert "Nothing to be done" in run(finished, "-n")
 
 
 def test_touched_sources_and_scripts_rerun_nothing(finished):
@@ -251,12 +264,11 @@ def test_run_epochs_rerun_no_method_that_trains_nothing(finished):
 
 def test_one_methods_epochs_replan_exactly_its_jobs_and_are_recorded(finished):
     config = changed_config(finished, "method-epochs", dict(TINY, run=dict(TINY["run"], method_epochs={"r2ad2-1": 1})))
-    jobs = planned(run(finished, "-n", "--configfile", str(config)))
+    jobs = planned(run(finished, "--configfile", str(config)))  # the jobs the rerun ran
     assert fits(jobs) == {"r2ad2-1"}
     assert rules_of(jobs) == {"train_target", "extract", "fit_score"}
     # its snapshot chain and gradient cache in a folder of their own: what AE and A³ read is untouched
     assert all("tfile=e1/gaa_snapshots_k4" in w for rule, w in jobs if rule in ("train_target", "extract"))
-    run(finished, "--configfile", str(config))
     records = {r["method"]: r for r in json.loads(next((finished / "results").rglob("metrics.json")).read_text())}
     assert {m: r["epochs"] for m, r in records.items()} == {"r2ad2-1": 1, "a3": 2, "ae": 2, "devnet": 2, "iforest": 2}
     # the loops ran what the record says: R2-AD2-1's chain and alarm 1 epoch, A³'s alarm 2
@@ -267,7 +279,6 @@ def test_one_methods_epochs_replan_exactly_its_jobs_and_are_recorded(finished):
     assert "epoch 2/2" in next(logs.rglob("fit/**/a3.log")).read_text()
     assert "Nothing to be done" in run(finished, "-n", "--configfile", str(config))
     assert fits(planned_jobs(finished)) == {"r2ad2-1"}  # back: the other methods were never touched
-    run(finished)  # back to the original config for the other tests
 
 
 def installed_as(work: Path, package: str, version: str) -> dict:
@@ -297,26 +308,18 @@ def test_a_changed_package_version_is_reported_and_rerun_on_request(finished):
 def test_an_edited_recorded_version_is_reported(finished):
     """The issue's simulation: one result says it was made with scikit-learn 1.7.2."""
     record = next((finished / "results").rglob("devnet/fit.json"))
-    original = record.read_text()
-    data = json.loads(original)
+    data = json.loads(record.read_text())
     installed = data["versions"]["scikit-learn"]
     data["versions"]["scikit-learn"] = "1.7.2"
     record.write_text(json.dumps(data))
-    try:
-        out = run(finished, "-n")
-        assert (f"software: 1 of {len(METHODS)} existing results were made with other package versions: "
-                f"scikit-learn 1.7.2 (installed: {installed}) in 1") in out
-        # a record edited by hand no longer matches the key its job ran under: that job alone reruns
-        assert fits(planned(out)) == {"devnet"}
-    finally:
-        record.write_text(original)
+    out = run(finished, "-n")
+    assert (f"software: 1 of {len(METHODS)} existing results were made with other package versions: "
+            f"scikit-learn 1.7.2 (installed: {installed}) in 1") in out
+    # a record edited by hand no longer matches the key its job ran under: that job alone reruns
+    assert fits(planned(out)) == {"devnet"}
 
 
 def test_edited_published_values_rerun_only_the_report(finished):
     path = finished / "code" / "data" / "paper" / "r2ad2_table3_known.csv"
-    original = path.read_text()
-    path.write_text(original + "\n")
-    try:
-        assert {rule for rule, _ in planned_jobs(finished)} == {"report", "all"}
-    finally:
-        path.write_text(original)
+    path.write_text(path.read_text() + "\n")
+    assert {rule for rule, _ in planned_jobs(finished)} == {"report", "all"}

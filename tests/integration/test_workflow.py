@@ -2,14 +2,14 @@
 
 Runs in a temporary copy of the workflow. Dry-run job lists prove the rerun rules: nothing after a
 complete run, only one method's jobs after changing that method's option, only one data set's
-jobs after editing its loader. Marked slow: a few minutes on a 2-core CPU.
+jobs after editing its loader (in a copy of the finished run: a test that edits it has its own).
+Marked slow: a few minutes on a 2-core CPU. DVC: tests/integration/test_dvc.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from workdirs import copy_workflow
+from workdirs import copy_finished, copy_workflow
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 TINY = {
@@ -69,6 +68,18 @@ def workflow(tmp_path_factory) -> Path:
     return work
 
 
+@pytest.fixture(scope="module")
+def dry_run(workflow) -> str:
+    """What a dry run of the finished workflow prints (two tests read it: one Snakemake start)."""
+    return snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
+
+
+def own_copy(workflow: Path, tmp_path: Path) -> tuple[Path, dict]:
+    """A copy of the finished run for a test that edits it, and the environment that keys its code."""
+    work = copy_finished(workflow, tmp_path / "work")
+    return work, {"ALARMBENCH_CODE_ROOT": str(work / "code")}
+
+
 def test_complete_run_writes_every_report(workflow):
     reports = workflow / "reports"
     for name in ("results.csv", "roc.csv", "metrics.json", "report.tex", "paper_comparison.csv", "summary.csv"):
@@ -84,7 +95,7 @@ def test_complete_run_writes_every_report(workflow):
     assert len(list((workflow / "results").glob("*/_targets/known_p0/seed110/ae.pt"))) == 2
 
 
-def test_records_time_the_jobs_each_method_read(workflow):
+def test_records_time_the_jobs_each_method_read(workflow, dry_run):
     """total_seconds = the fit + the train_target and extract jobs it read (their own records), and
     the validation ROC is named so; the dry run prints the cost estimate of every modelled method."""
     results = pd.read_csv(workflow / "reports" / "results.csv")
@@ -97,16 +108,14 @@ def test_records_time_the_jobs_each_method_read(workflow):
     assert (known.xs("devnet", level="method")["target_seconds"] == 0).all()
     records = __import__("json").loads(next((workflow / "results").glob("*/known/*/seed110/metrics.json")).read_text())
     assert all("roc_validation" in r and "roc" not in r for r in records)
-    out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
-    assert "cost estimate" in out
+    assert "cost estimate" in dry_run
     for dataset in ("breast_cancer", "mine"):
         for method in ("r2ad2-1", "ae", "a3", "devnet"):
-            assert re.search(rf"^  {dataset} {method} x\d+: .*steps", out, re.M), (dataset, method)
+            assert re.search(rf"^  {dataset} {method} x\d+: .*steps", dry_run, re.M), (dataset, method)
 
 
-def test_noop_rerun_does_nothing(workflow):
-    out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
-    assert "Nothing to be done" in out
+def test_noop_rerun_does_nothing(dry_run):
+    assert "Nothing to be done" in dry_run
 
 
 def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
@@ -144,15 +153,6 @@ def test_changing_one_method_option_reruns_only_that_method(workflow):
     assert {rule for rule, _ in jobs} == {"fit_score", "evaluate", "aggregate", "report", "all"}
 
 
-def test_changing_the_checkpoint_interval_reruns_nothing(workflow):
-    config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
-    config["run"]["checkpoint_every_s"] = 0
-    changed = workflow / "config" / "checkpoints.yaml"
-    changed.write_text(yaml.safe_dump(config))
-    out = snakemake(workflow, "-n", "--configfile", str(changed), env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
-    assert "Nothing to be done" in out, out[-2000:]
-
-
 def test_job_logs_say_what_ran(workflow):
     """The scripts' wiring (issue 16): the rule and wildcards, device, shapes, each epoch's loss
     (run.epochs = 1), stage timings; no progress bar text."""
@@ -168,24 +168,24 @@ def test_job_logs_say_what_ran(workflow):
         assert "\r" not in log.read_text() and "it/s]" not in log.read_text(), log
 
 
-def test_editing_a_loader_reruns_only_its_data_set(workflow):
-    loader = workflow / "code" / "data" / "loaders" / "user.py"
+def test_editing_a_loader_reruns_only_its_data_set(workflow, tmp_path):
+    work, env = own_copy(workflow, tmp_path)
+    loader = work / "code" / "data" / "loaders" / "user.py"
     loader.write_text(loader.read_text() + "\n# an edit\n")
-    jobs = planned(snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")}))
+    jobs = planned(snakemake(work, "-n", env=env))
     prepares = [w for rule, w in jobs if rule == "prepare"]
     assert prepares == ["dataset=mine"]
     assert all("dataset=mine" in w for rule, w in jobs if rule in ("split", "fit_score", "train_target"))
 
 
-def test_timestamps_alone_trigger_nothing(workflow):
-    """What `dvc checkout` does to raw data: new mtimes, same content."""
-    for path in (workflow / "data" / "raw").rglob("*"):
-        if path.is_file():
-            os.utime(path)
-    loader = workflow / "code" / "data" / "loaders" / "user.py"
-    loader.write_text(loader.read_text().removesuffix("\n# an edit\n"))  # undo the previous test's edit
-    out = snakemake(workflow, "-n", env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
-    assert "Nothing to be done" in out
+def test_timestamps_alone_trigger_nothing(workflow, tmp_path):
+    """What `dvc checkout` and `dvc pull` do to raw data: new mtimes, same content."""
+    work, env = own_copy(workflow, tmp_path)
+    raw = [path for path in (work / "data" / "raw").rglob("*") if path.is_file()]
+    assert raw
+    for path in raw:
+        os.utime(path)
+    assert "Nothing to be done" in snakemake(work, "-n", env=env)
 
 
 def test_html_report_and_slurm_profile(workflow):
@@ -195,31 +195,3 @@ def test_html_report_and_slurm_profile(workflow):
     assert len(html) > 100_000 and "Results" in html and "Figures" in html
     # the SLURM profile plans the same workflow (dry run; needs snakemake-executor-plugin-slurm)
     assert "Nothing to be done" in snakemake(workflow, "--profile", "profiles/slurm", "-n", env=env)
-
-
-def test_dvc_repro_metrics_push_pull(workflow, tmp_path):
-    """dvc repro on the finished workflow, metrics, then raw data through a local remote and back."""
-    env = {"ALARMBENCH_CODE_ROOT": str(workflow / "code")}
-    shutil.copy(ROOT / "dvc.yaml", workflow / "dvc.yaml")
-
-    def run(*cmd):
-        result = subprocess.run(cmd, cwd=workflow, capture_output=True, text=True, env={**os.environ, **env})
-        assert result.returncode == 0, f"{cmd}: {result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        return result.stdout
-
-    run("git", "init", "-q")
-    run("dvc", "init", "-q")
-    (workflow / "src").mkdir(exist_ok=True)
-    (workflow / "src" / "alarmbench").symlink_to(workflow / "code", target_is_directory=True)
-    run("dvc", "repro")  # the outputs exist and are current: snakemake finds nothing to do
-    assert "test_auc" in run("dvc", "metrics", "show")
-    remote = tmp_path / "store"
-    run("dvc", "remote", "add", "-d", "store", str(remote))
-    run("dvc", "push")
-    raw = workflow / "data" / "raw"
-    before = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
-    shutil.rmtree(raw)
-    shutil.rmtree(workflow / ".dvc" / "cache")
-    run("dvc", "pull")
-    assert sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file()) == before
-    assert "Nothing to be done" in snakemake(workflow, "-n", env=env)  # restored timestamps rerun nothing

@@ -32,13 +32,13 @@ from alarmbench.data import registry
 from alarmbench.device import PRECISIONS, autocast, resolve_device, set_precision
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods.base import counterexamples
-from alarmbench.methods.target_training import keras_adam, step_block
+from alarmbench.targets.training import keras_adam, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target
 
 FEATURES = {"nsl_kdd_20": 122, "mammography": 6}  # model-input width of the dense data sets
-K = 3  # snapshots: R2AD2()'s default (GAA-3)
+K = 3  # snapshots: method r2ad2's k (GAA-3)
 # Dense (no sparsity) peak TFLOP/s (bf16, TF32) by device-name substring, first match wins: NVIDIA's
 # data sheets (H100/H200 SXM 989.4 / 494.7; NVL 835.5 / 417.5; H100 PCIe 756 / 378; A100 312 / 156).
 # An H100 SXM reports itself as "NVIDIA H100 80GB HBM3", so PCIe and NVL must come first.

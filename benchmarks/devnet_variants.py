@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from alarmbench.methods.devnet import L2, N_REFERENCE, BestWeights, DevNetNet, balanced_batch, deviation_loss
-from alarmbench.methods.loop import fit_epochs
+from alarmbench.runtime.loop import fit_epochs
 from alarmbench.stages.context import job_context
 
 FACTORS = ("base", "wide", "redraw", "iid-batch", "zscore", "adam", "long")

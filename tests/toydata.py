@@ -10,7 +10,7 @@ import pytest
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.spec import ClassSetup, HyperParams
 from alarmbench.data.splits import Split, SplitParams, make_split
-from alarmbench.methods.base import Context
+from alarmbench.runtime.context import Context
 
 
 def toy_prepared(n: int = 1500, d: int = 6, *, anomaly_frac: float = 0.1, zero_frac: float = 0.0,
@@ -36,10 +36,17 @@ def toy_split(n_anomalies: int = 40, seed: int = 110, **kw) -> Split:
     return make_split(toy_prepared(**kw), params, experiment="known")
 
 
-def toy_context(seed: int = 110, epochs: int | None = 5, precision: str = "tf32", **options) -> Context:
+def toy_context(seed: int = 110, epochs: int | None = 5, precision: str = "tf32") -> Context:
     hp = HyperParams(encoder=(5, 3, 2), alarm=(32, 16, 8, 4), batch_size=64, a3_target=(5, 3, 2), a3_batch_size=64)
     # A checkpoint every epoch (not every 300 s): the resume tests kill a fit after a given epoch.
-    return Context(hparams=hp, seed=seed, epochs=epochs, options=options, precision=precision, checkpoint_every_s=0)
+    return Context(hparams=hp, seed=seed, epochs=epochs, precision=precision, checkpoint_every_s=0)
+
+
+def chain_options(**options) -> dict:
+    """`snapshot_family`'s options: R2-AD2's, the catalog's defaults filled in."""
+    from alarmbench.methods.catalog import resolved_options
+
+    return resolved_options("r2ad2", options)
 
 
 def toy_image_split(n_normal: int = 48, n_anom: int = 8, seed: int = 0) -> Split:
@@ -84,7 +91,7 @@ class Killed(Exception):
 def fit_killed_after_checkpoint(monkeypatch, fit, name: str, epoch: int):
     """Run `fit()` until the checkpoint whose file name contains `name` is written after `epoch`,
     then stop it there as a kill would; the path of that checkpoint."""
-    from alarmbench.methods import loop
+    from alarmbench.runtime import loop
 
     original, saved = loop._save, []
 

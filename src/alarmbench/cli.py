@@ -323,7 +323,7 @@ def dataset_name(text: str) -> str:
 def _add_run(sub) -> None:
     # torch-free imports only: `--help` and the sub-commands that train nothing never import torch
     from alarmbench.methods import METHOD_IDS
-    from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S, PRECISIONS
+    from alarmbench.runopts import DEFAULT_CHECKPOINT_EVERY_S, DEFAULTS, FEATURE_DTYPES, PRECISIONS
 
     r = sub.add_parser("run", help="train and score one method on one cell; write metrics JSON",
                        description="One cell (data set, experiment, n, pollution, seed) and one method, through the "
@@ -358,15 +358,15 @@ def _add_run(sub) -> None:
     r.add_argument("--raw-dir", default="data/raw", help="where raw files are placed (default: data/raw)")
     r.add_argument("--epochs", type=_positive, help="override every training loop's epochs (≥ 1; default: the papers')")
     r.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when available)")
-    r.add_argument("--precision", choices=PRECISIONS, default="tf32",
+    r.add_argument("--precision", choices=PRECISIONS, default=DEFAULTS.precision,
                    help="CUDA float32 math: fp32 (IEEE), tf32 (default; TensorFlow's default on Ampere+), bf16 "
                         "(tf32 + bf16 autocast of the alarms' training forward passes); no effect on CPU but bf16's autocast")
-    r.add_argument("--feature-dtype", choices=["float16", "float32"], default="float16",
+    r.add_argument("--feature-dtype", choices=FEATURE_DTYPES, default=DEFAULTS.feature_dtype,
                    help="cached features (R2-AD2's gradients, A³'s activations) are rounded to this dtype, as the "
                         "workflow's run.feature_dtype (default float16)")
     r.add_argument("--max-fpr", type=float, help="A³ threshold rule: F1/precision/recall on test at the validation "
                                                  "threshold under this FPR (default 0.05 for a3-* experiments)")
-    r.add_argument("--threads", type=_positive, default=1,
+    r.add_argument("--threads", type=_positive, default=DEFAULTS.threads,
                    help="torch CPU threads (default 1: these small networks run fastest one job per core)")
     r.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option / faithfulness switch, e.g. gradcon_cosine=layer (repeatable)")

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from alarmbench.device import gpu_claim
+from alarmbench.runopts import RunSettings
 
 # Settings a job reads from the config as they are, not from its key.
 AS_CONFIGURED = ("device", "precision", "feature_memory_gb", "checkpoint_every_s")
@@ -52,15 +53,16 @@ def job_key(run: Mapping, *, epochs: Any = None, trains: bool = False, reads_fea
             cpu_only: bool = False, autocasts: bool = False, options: Mapping | None = None) -> dict:
     """The run settings of one job's key (module docstring). `epochs`: resolved for the job (used
     only where it `trains`); `autocasts`: a fit whose bf16 autocast would run on a CPU too."""
-    device = "cpu" if cpu_only else device_kind(run.get("device"))
-    precision = run.get("precision", "tf32")
-    key: dict[str, Any] = {"device": device, "threads": int(run.get("threads", 1))}
+    settings = RunSettings.from_run(run)
+    device = "cpu" if cpu_only else device_kind(settings.device)
+    precision = settings.precision
+    key: dict[str, Any] = {"device": device, "threads": int(settings.threads)}
     if device == "cuda" and not cpu_only or autocasts and precision == "bf16":
         key["precision"] = precision
     if trains:
         key["epochs"] = epochs
     if reads_features:
-        key["feature_dtype"] = run.get("feature_dtype", "float16")
+        key["feature_dtype"] = settings.feature_dtype
     if options:
         key["options"] = dict(options)
     return canonical(key)

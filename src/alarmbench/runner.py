@@ -19,14 +19,12 @@ from alarmbench.data.api import prepare_dataset, split_cell
 from alarmbench.data.splits import Split
 from alarmbench.grid import anomaly_totals, effective_n
 from alarmbench.methods import catalog
-from alarmbench.methods.loop import DEFAULT_CHECKPOINT_EVERY_S
+from alarmbench.runopts import DEFAULTS, RunSettings
 from alarmbench.stages.context import job_context, job_fingerprint
 from alarmbench.stages.evaluate import cell_record, evaluate_record
 from alarmbench.stages.fit import fit_and_score
 
 log = logging.getLogger(__name__)
-
-FEATURE_DTYPES = ("float16", "float32")  # as workflow/schemas/config.schema.yaml run.feature_dtype
 
 
 @dataclass
@@ -40,34 +38,35 @@ class CellSpec:
     epochs: int | None = None
     device: str | None = None
     options: dict = field(default_factory=dict)
-    precision: str = "tf32"  # device.set_precision
-    feature_dtype: str = "float16"  # the feature caches' dtype (run.feature_dtype of the workflow)
-    threads: int = 1
+    precision: str = DEFAULTS.precision  # device.set_precision
+    feature_dtype: str = DEFAULTS.feature_dtype  # the feature caches' dtype (run.feature_dtype of the workflow)
+    threads: int = DEFAULTS.threads
     max_fpr: float | None = None  # A³ threshold rule (F1/precision/recall on test)
     protocol: dict = field(default_factory=dict)  # split-protocol switches (SplitParams: rng, holdout_redraws, …)
-    checkpoint_every_s: float = DEFAULT_CHECKPOINT_EVERY_S  # seconds between checkpoint writes (changes no result)
+    checkpoint_every_s: float = DEFAULTS.checkpoint_every_s  # seconds between checkpoint writes (changes no result)
     user: dict | None = None  # {dataset: user_datasets entry}: a user data set, as in a workflow config
 
     def __post_init__(self) -> None:
         if self.epochs is not None and int(self.epochs) < 1:
             raise ValueError(f"epochs must be at least 1, got {self.epochs}")
-        if not float(self.checkpoint_every_s) >= 0:
-            raise ValueError(f"checkpoint_every_s must be ≥ 0 seconds, got {self.checkpoint_every_s}")
         if int(self.seed) < 0:
             raise ValueError(f"seed must be ≥ 0, got {self.seed}")
         catalog.check_options(self.method, self.options)
-        if self.feature_dtype not in FEATURE_DTYPES:
-            raise ValueError(f"feature_dtype must be one of {', '.join(FEATURE_DTYPES)}, got {self.feature_dtype!r}")
+        self.settings()  # checks precision, feature dtype and checkpoint interval
 
     def split_protocol(self) -> dict:
         """The split switches; the hold-out re-draw, when an option asks for it, is stored unless set."""
-        wants_redraw = bool(self.options.get("holdout_redraw", False))
+        wants_redraw = bool(catalog.resolved_options(self.method, self.options).get("holdout_redraw"))
         return ({"holdout_redraws": 1} if wants_redraw else {}) | dict(self.protocol)
 
     def run_params(self) -> dict:
-        """The `run` dict of a workflow job for this cell."""
+        """The `run` mapping of a workflow job for this cell (its fingerprint hashes these keys)."""
         return {"epochs": self.epochs, "device": self.device, "precision": self.precision, "threads": self.threads,
                 "options": dict(self.options), "checkpoint_every_s": float(self.checkpoint_every_s)}
+
+    def settings(self) -> RunSettings:
+        """This cell's run settings as the stages read them."""
+        return RunSettings.from_run({**self.run_params(), "feature_dtype": self.feature_dtype})
 
 
 def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
@@ -82,7 +81,7 @@ def _fingerprints(split: Split, cell: CellSpec) -> tuple[str, dict[str, str]]:
     names = catalog.targets_read(cell.method)
     for name in [*names, *(catalog.TARGETS[t].starts_from for t in names if catalog.TARGETS[t].starts_from)]:
         shaping = catalog.shaping_options(name, cell.options)
-        code = code_key("alarmbench.stages.target", f"alarmbench.methods.{catalog.TARGETS[name].trainer.split(':')[0]}")
+        code = code_key("alarmbench.stages.target", catalog.TARGETS[name].module)
         stem = catalog.target_file(name, shaping).removesuffix(".pt")
         targets[stem] = job_fingerprint(code, {**run, "options": shaping, "split": split_id})
     return fit, targets
@@ -132,7 +131,8 @@ def run_cell(cell: CellSpec, *, mirror: str | None = None, raw_root: str | Path 
 def _reads_cached_features(cell: CellSpec) -> bool:
     """Whether the workflow's fit of this method reads cached features (R2-AD2 with a chain per k
     reads none: the workflow refuses that option, and its chains are not the cached one)."""
-    return bool(catalog.method(cell.method).features) and not cell.options.get("snapshots_per_k", False)
+    return (bool(catalog.method(cell.method).features)
+            and not catalog.resolved_options(cell.method, cell.options).get("snapshots_per_k"))
 
 
 def _cache_features(split: Split, cell: CellSpec, ctx, root: Path) -> dict[str, dict[str, Path]]:

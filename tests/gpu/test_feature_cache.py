@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from alarmbench.features.cache import FeatureCache
-from alarmbench.methods.target_training import snapshot_chain, trained_ae
+from alarmbench.targets.training import snapshot_chain, trained_ae
 from alarmbench.stages.extract import extract_stage
 from toydata import toy_context, toy_split
 

@@ -48,3 +48,7 @@ def test_worked_example_plans_through_a_dry_run(tmp_path):
     label = subprocess.run([sys.executable, "-c", "from alarmbench.report.labels import method_label;"
                             "print(method_label('toy-ae'))"], capture_output=True, text=True, env=env)
     assert label.stdout.strip() == "Toy AE†"
+    built = subprocess.run([sys.executable, "-c", "from alarmbench.methods import build_method;"
+                            "print(build_method('toy-ae').power, build_method('toy-ae', toy_power=2).power)"],
+                           capture_output=True, text=True, env=env)
+    assert built.stdout.split() == ["1.0", "2.0"], built.stderr[-2000:]

@@ -8,9 +8,9 @@ import pytest
 
 from alarmbench.data.splits import SplitParams, make_split
 from alarmbench.data.spec import ClassSetup
-from alarmbench.methods import target_training
-from alarmbench.methods.target_training import snapshot_family
-from toydata import toy_context, toy_prepared
+from alarmbench.targets import training as target_training
+from alarmbench.targets.training import snapshot_family
+from toydata import toy_context, toy_prepared, chain_options
 
 
 def split_with_redraws(n: int):
@@ -40,7 +40,7 @@ def rows_of(split, x):
 
 def test_segments_share_one_redraw_and_t0_keeps_the_first_draw(seen):
     split = split_with_redraws(2)
-    snapshot_family(split, toy_context(epochs=2, holdout_redraw=True), 4)
+    snapshot_family(split, toy_context(epochs=2), 4, **chain_options(holdout_redraw=True))
     assert [s for s, _ in seen] == ["target/gaa", *[f"target/gaa/k4_redraw/segment{i}" for i in (1, 2, 3)]]
     assert rows_of(split, seen[0][1]) == sorted(split.holdout)
     redraw = sorted(split.extra["holdout_redraws"][0])
@@ -50,26 +50,26 @@ def test_segments_share_one_redraw_and_t0_keeps_the_first_draw(seen):
 
 def test_without_the_option_every_segment_trains_on_the_one_holdout(seen):
     split = split_with_redraws(1)  # stored, but not asked for
-    snapshot_family(split, toy_context(epochs=2), 4)
+    snapshot_family(split, toy_context(epochs=2), 4, **chain_options())
     assert len(seen) == 4 and all(rows_of(split, x) == sorted(split.holdout) for _, x in seen)
 
 
 def test_chain_per_k_reads_its_own_redraw(seen):
     split = split_with_redraws(3)
-    snapshot_family(split, toy_context(epochs=2, holdout_redraw=True, snapshots_per_k=True), 3)
+    snapshot_family(split, toy_context(epochs=2), 3, **chain_options(holdout_redraw=True, snapshots_per_k=True))
     assert len(seen) == 3  # T0 and two segments of the GAA-3 chain
     assert all(rows_of(split, x) == sorted(split.extra["holdout_redraws"][2]) for _, x in seen[1:])
 
 
 def test_fewer_stored_redraws_than_chains_fall_back_to_the_last(seen):
     split = split_with_redraws(1)
-    snapshot_family(split, toy_context(epochs=2, holdout_redraw=True, snapshots_per_k=True), 3)
+    snapshot_family(split, toy_context(epochs=2), 3, **chain_options(holdout_redraw=True, snapshots_per_k=True))
     assert all(rows_of(split, x) == sorted(split.extra["holdout_redraws"][0]) for _, x in seen[1:])
 
 
 def test_redraw_asked_for_but_not_stored_is_an_error(seen):
     with pytest.raises(ValueError, match="stores no hold-out re-draw"):
-        snapshot_family(split_with_redraws(0), toy_context(epochs=2, holdout_redraw=True), 4)
+        snapshot_family(split_with_redraws(0), toy_context(epochs=2), 4, **chain_options(holdout_redraw=True))
     assert seen == []  # before any training
 
 

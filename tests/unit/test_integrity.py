@@ -22,7 +22,7 @@ from alarmbench.errors import DamagedFileError, WriteError
 from alarmbench.features import cache as cache_module
 from alarmbench.features.cache import FeatureCacheWriter
 from alarmbench.fileio import load_npz, load_torch, read_json, save_torch, write_json, write_npz
-from alarmbench.methods.loop import Checkpoint, fit_epochs
+from alarmbench.runtime.loop import Checkpoint, fit_epochs
 from alarmbench.workflow_log import logged
 from toydata import toy_split
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from alarmbench.methods.loop import fit_epochs
+from alarmbench.runtime.loop import fit_epochs
 from alarmbench.stages.data import fetch_stage, prepare_stage
 from alarmbench.stages.extract import extract_stage
 from alarmbench.stages.fit import fit_score_stage

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
-from alarmbench.methods.loop import Checkpoint, batches, fit_epochs
-from alarmbench.methods.target_training import bce_loss, keras_adam, train_reconstruction
+from alarmbench.methods import build_method
+from alarmbench.runtime.loop import Checkpoint, batches, fit_epochs
+from alarmbench.targets.training import bce_loss, keras_adam, train_reconstruction
 from alarmbench.nets.targets import r2ad2_target
-from toydata import toy_context, toy_split
+from toydata import toy_context, toy_split, chain_options
 
 
 def test_batches_cover_every_row_once_and_keep_the_last_partial_batch():
@@ -107,7 +108,7 @@ def test_block_step_equals_backward_and_adam_even_for_strided_gradients():
     # A batched weight used transposed gets its autograd gradient as a transposed view; the fused
     # CPU Adam reads gradients in memory order, so without `step_block`'s contiguous copy this
     # weight would receive a permuted update.
-    from alarmbench.methods.target_training import step_block
+    from alarmbench.targets.training import step_block
 
     x = torch.randn(2, 7, 4, generator=torch.Generator().manual_seed(1))
 
@@ -143,7 +144,7 @@ class FakeClock:
 def _writes(monkeypatch, tmp_path, every_s, *, epochs=10, keep=False, epoch_s=10.0):
     """Run a 10-epoch loop under a clock of `epoch_s` per epoch: the epochs after which it wrote
     a checkpoint, and at which times."""
-    from alarmbench.methods import loop
+    from alarmbench.runtime import loop
 
     clock, written = FakeClock(epoch_s), []
     monkeypatch.setattr(loop, "_clock", clock)
@@ -176,7 +177,7 @@ def test_checkpoints_are_written_at_most_once_per_interval(monkeypatch, tmp_path
 def test_a_time_based_checkpoint_resumes_to_the_same_weights(monkeypatch, tmp_path):
     """Killed in epoch 4 of 4 with checkpoints every 25 s of 10 s epochs: resumed from epoch 2's
     checkpoint, it redoes epochs 3-4 and ends with the weights of an uninterrupted run."""
-    from alarmbench.methods import loop
+    from alarmbench.runtime import loop
 
     reference = _train(None)
     clock = FakeClock(10.0)
@@ -204,11 +205,12 @@ def test_a_time_based_checkpoint_resumes_to_the_same_weights(monkeypatch, tmp_pa
 def test_snapshot_chain_killed_mid_segment_resumes_from_the_segments_it_finished(monkeypatch, tmp_path):
     """No time-based checkpoint at all (interval 1e9 s): the chain still resumes bit for bit, from
     the checkpoints written at the end of T0 and of each finished segment, and leaves none."""
-    from alarmbench.methods import loop, target_training
-    from alarmbench.methods.target_training import snapshot_family
+    from alarmbench.runtime import loop
+    from alarmbench.targets import training as target_training
+    from alarmbench.targets.training import snapshot_family
 
     split = toy_split()
-    reference = snapshot_family(split, toy_context(epochs=4), 4)
+    reference = snapshot_family(split, toy_context(epochs=4), 4, **chain_options())
     ctx = toy_context(epochs=4)
     ctx.work_dir, ctx.checkpoint_every_s = tmp_path, 1e9
     saved, original_save = [], loop._save
@@ -230,12 +232,12 @@ def test_snapshot_chain_killed_mid_segment_resumes_from_the_segments_it_finished
 
     monkeypatch.setattr(target_training, "train_reconstruction", killed_in_segment2)
     with pytest.raises(Interrupt):
-        snapshot_family(split, ctx, 4)
+        snapshot_family(split, ctx, 4, **chain_options())
     assert saved == ["gaa_snapshots_k4.t0.ckpt", "gaa_snapshots_k4.seg1.ckpt"]  # the ends of T0 and segment 1
     monkeypatch.setattr(target_training, "train_reconstruction", original_train)
     saved.clear()
     torch.manual_seed(999)
-    resumed = snapshot_family(split, ctx, 4)
+    resumed = snapshot_family(split, ctx, 4, **chain_options())
     assert saved == ["gaa_snapshots_k4.seg2.ckpt", "gaa_snapshots_k4.seg3.ckpt"]  # T0, segment 1 not redone
     for a, b in zip(reference, resumed):
         assert all(torch.equal(a[k], b[k]) for k in a)
@@ -245,15 +247,14 @@ def test_snapshot_chain_killed_mid_segment_resumes_from_the_segments_it_finished
 def test_r2ad2_fit_writes_no_alarm_checkpoint_within_the_interval(monkeypatch, tmp_path):
     """The default policy on a short fit: R2-AD2's large alarm state is never written (only the
     snapshot chain's segment ends are), and a finished fit leaves no checkpoint."""
-    from alarmbench.methods import loop
-    from alarmbench.methods.r2ad2 import R2AD2
+    from alarmbench.runtime import loop
 
     split = toy_split()
     ctx = toy_context(epochs=3)
     ctx.work_dir, ctx.checkpoint_every_s = tmp_path, 300.0
     saved, original = [], loop._save
     monkeypatch.setattr(loop, "_save", lambda c, s, g, e: (saved.append(c.path.name), original(c, s, g, e)))
-    R2AD2(3).fit(split, ctx)
+    build_method("r2ad2").fit(split, ctx)
     assert "r2ad2.ckpt" not in saved and set(saved) == {f"gaa_snapshots_k4.{p}.ckpt" for p in ("t0", "seg1", "seg2",
                                                                                                  "seg3")}
     assert not list(tmp_path.rglob("*.ckpt"))

@@ -12,20 +12,20 @@ from sklearn.metrics import roc_auc_score
 from toydata import toy_context, toy_split
 
 import alarmbench.methods.a3 as a3mod
+from alarmbench.methods import build_method
 from alarmbench.data.prepare import Prepared
 from alarmbench.data.spec import ClassSetup, HyperParams
 from alarmbench.data.splits import SplitParams, make_split
 from alarmbench.features.activations import flatten_activations
 from alarmbench.methods.a3 import (
     A3_2020,
-    A3,
     a3_2020_loss,
     a3_loss,
     automatic_class_weight,
     dropout_reaches_activations,
 )
-from alarmbench.methods.base import Context
-from alarmbench.methods.target_training import keras_adam
+from alarmbench.runtime.context import Context
+from alarmbench.targets.training import keras_adam
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import build_target, r2ad2_target
 
@@ -62,9 +62,9 @@ def image_split(n: int = 200):
     return make_split(prep, params, experiment="known")
 
 
-def image_context(**options) -> Context:
+def image_context() -> Context:
     hp = HyperParams(encoder=8, alarm=(16, 8, 4, 2), batch_size=64, a3_target="conv", a3_batch_size=64)
-    return Context(hparams=hp, seed=3, epochs=1, options=options)
+    return Context(hparams=hp, seed=3, epochs=1)
 
 
 # ------------------------------------------------------------------------------------------------ A3v2
@@ -75,7 +75,7 @@ def a3v2_fit(zero_split, tmp_path_factory):
     work = tmp_path_factory.mktemp("a3v2")
     ctx = toy_context(epochs=3)
     ctx.work_dir = work
-    det = A3()
+    det = build_method("a3")
     det.keep_train_activations = True
     return det.fit(zero_split, ctx), work
 
@@ -90,10 +90,10 @@ def test_a3v2_finite_nonconstant_and_learns(a3v2_fit, zero_split):
 
 def test_a3v2_and_a3_train_under_bf16_autocast(a3v2_fit, zero_split):
     det, _ = a3v2_fit
-    bf16 = A3().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    bf16 = build_method("a3").fit(zero_split, toy_context(epochs=3, precision="bf16"))
     assert np.isfinite(bf16.score(zero_split.x_test)).all() and auc(zero_split, bf16) > 0.9
     assert not np.allclose(bf16.score(zero_split.x_test), det.score(zero_split.x_test))
-    a3 = A3_2020().fit(zero_split, toy_context(epochs=3, precision="bf16"))
+    a3 = build_method("a3-2020").fit(zero_split, toy_context(epochs=3, precision="bf16"))
     assert np.isfinite(a3.score(zero_split.x_test)).all() and auc(zero_split, a3) > 0.8
 
 
@@ -127,7 +127,7 @@ def test_a3v2_loss_is_exact_from_logits():
 
 def test_a3v2_same_seed_same_scores(a3v2_fit, zero_split):
     det, _ = a3v2_fit
-    again = A3().fit(zero_split, toy_context(epochs=3))
+    again = build_method("a3").fit(zero_split, toy_context(epochs=3))
     np.testing.assert_array_equal(again.score(zero_split.x_test), det.score(zero_split.x_test))
 
 
@@ -136,7 +136,7 @@ def test_a3v2_same_seed_same_scores(a3v2_fit, zero_split):
 
 @pytest.fixture(scope="module")
 def a3_fit(zero_split):
-    return A3_2020().fit(zero_split, toy_context(epochs=2, **SMALL))
+    return build_method("a3-2020", **SMALL).fit(zero_split, toy_context(epochs=2))
 
 
 def test_a3_finite_nonconstant_and_high_auc(a3_fit, zero_split):
@@ -154,8 +154,8 @@ def test_a3_real_term_sets_the_direction(zero_split, monkeypatch):
     BCE alone ranks known-like anomalies first, and the same fit with flipped labels ranks them last."""
     monkeypatch.setattr(a3mod, "keras_adam", lambda params, lr: keras_adam(params, 1e-3))
     opts = dict(a3_noise=False, **SMALL)
-    assert auc(zero_split, A3_2020().fit(balanced(zero_split), toy_context(epochs=10, **opts))) > 0.9
-    assert auc(zero_split, A3_2020().fit(balanced(zero_split, flip=True), toy_context(epochs=10, **opts))) < 0.5
+    assert auc(zero_split, build_method("a3-2020", **opts).fit(balanced(zero_split), toy_context(epochs=10))) > 0.9
+    assert auc(zero_split, build_method("a3-2020", **opts).fit(balanced(zero_split, flip=True), toy_context(epochs=10))) < 0.5
 
 
 def test_a3_class_weight_formula(zero_split):
@@ -163,7 +163,7 @@ def test_a3_class_weight_formula(zero_split):
     assert automatic_class_weight(10_000, 5) == 100.0  # capped at w_max
     assert automatic_class_weight(100, 100) == 1.0
     assert automatic_class_weight(100, 0) == 1.0
-    det = A3_2020().fit(zero_split, toy_context(epochs=1, a3_class_weights=True, **SMALL))
+    det = build_method("a3-2020", a3_class_weights=True, **SMALL).fit(zero_split, toy_context(epochs=1))
     n_anom = int(zero_split.a_train.sum())
     assert det.class_weight == min(math.ceil((len(zero_split.a_train) - n_anom) / n_anom), 100)
 
@@ -206,7 +206,7 @@ def test_a3_noise_switch_off_removes_the_noise_term(zero_split, monkeypatch):
         raise AssertionError("noise drawn although a3_noise is off")
 
     monkeypatch.setattr(a3mod, "counterexamples", no_noise)
-    det = A3_2020().fit(zero_split, toy_context(epochs=1, a3_noise=False, **SMALL))
+    det = build_method("a3-2020", a3_noise=False, **SMALL).fit(zero_split, toy_context(epochs=1))
     assert np.isfinite(det.score(zero_split.x_test)).all()
 
 
@@ -238,9 +238,9 @@ def test_a3_images_conv_target_on_the_fly(monkeypatch):
         seen_modes.append(det.target.training)
         return original(acts)
 
-    det = A3_2020()
+    det = build_method("a3-2020", **SMALL)
     monkeypatch.setattr(a3mod, "flatten_activations", spy)
-    det.fit(split, image_context(**SMALL))
+    det.fit(split, image_context())
     assert det.on_the_fly and all(seen_modes) and seen_modes  # dropout active during alarm training
     assert not det.target.training  # clean at prediction
     s = det.score(split.x_test)
@@ -249,7 +249,7 @@ def test_a3_images_conv_target_on_the_fly(monkeypatch):
 
 def test_a3v2_images():
     split = image_split()
-    det = A3().fit(split, image_context())
+    det = build_method("a3").fit(split, image_context())
     s = det.score(split.x_test)
     assert np.isfinite(s).all()
     # ranking, not only finiteness: the bright bottom-right square must score above the normal one
@@ -257,7 +257,7 @@ def test_a3v2_images():
 
 
 def test_a3_same_seed_same_scores(a3_fit, zero_split):
-    again = A3_2020().fit(zero_split, toy_context(epochs=2, **SMALL))
+    again = build_method("a3-2020", **SMALL).fit(zero_split, toy_context(epochs=2))
     np.testing.assert_array_equal(again.score(zero_split.x_test), a3_fit.score(zero_split.x_test))
 
 
@@ -265,7 +265,7 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
     """The workflow's path: activations read from the fp16 cache, held in memory when they fit,
     else gathered per batch from the memory-mapped files; scoring streams the cache."""
     from alarmbench.features.cache import FeatureCacheWriter
-    from alarmbench.methods.target_training import trained_ae
+    from alarmbench.targets.training import trained_ae
 
     _, work = a3v2_fit
     ctx = toy_context(epochs=2)
@@ -284,7 +284,7 @@ def test_a3v2_cached_activations_in_memory_or_on_disk_score_the_same(a3v2_fit, z
         (tmp_path / sub / "targets").mkdir(parents=True)
         for f in (work / "targets").iterdir():  # same target, no alarm checkpoint to resume from
             (tmp_path / sub / "targets" / f.name).write_bytes(f.read_bytes())
-        scores.append(A3().fit(zero_split, ctx).score_split(zero_split, "test"))
+        scores.append(build_method("a3").fit(zero_split, ctx).score_split(zero_split, "test"))
     assert np.array_equal(scores[0], scores[1]) and np.isfinite(scores[0]).all()
     assert roc_auc_score(zero_split.a_test, scores[0]) > 0.8
 
@@ -301,10 +301,9 @@ def test_the_preprint_recipe_id_builds_with_the_preprint_switches(zero_split, mo
     final, preprint = build_method("a3-2020"), build_method("a3-2020-preprint")
     assert (final.name, final.recipe, preprint.name, preprint.recipe) == ("a3-2020", "final", "a3-2020-preprint",
                                                                           "preprint")
-    # the catalog's option defaults are the recipes (docs and option checks read them)
-    for method, recipe in (("a3-2020", "final"), ("a3-2020-preprint", "preprint")):
-        defaults = {o.name: o.default for o in METHODS[method].options}
-        assert defaults == {k: list(v) if isinstance(v, tuple) else v for k, v in a3mod.A3_RECIPES[recipe].items()}
+    # the catalog's option defaults are the recipes (their only place: build_method passes them)
+    assert final.options == {o.name: o.default for o in METHODS["a3-2020"].options}
+    assert preprint.options == {o.name: o.default for o in METHODS["a3-2020-preprint"].options}
 
     seen = []
     real_loss = a3mod.a3_2020_loss
@@ -320,7 +319,7 @@ def test_the_preprint_recipe_id_builds_with_the_preprint_switches(zero_split, mo
     assert det.class_weight == automatic_class_weight(len(zero_split.a_train) - n_anom, n_anom) > 1
     assert seen and all(a[2] is None and k == {"class_weight": det.class_weight, "shifted_l1": 0.01} for a, k in seen)
     # an explicit option still overrides the recipe
-    small = build_method("a3-2020-preprint").fit(zero_split, toy_context(epochs=1, a3_class_weights=False, **SMALL))
+    small = build_method("a3-2020-preprint", a3_class_weights=False, **SMALL).fit(zero_split, toy_context(epochs=1))
     assert small.class_weight == 1.0 and small.alarm.dims == (32, 16, 8, 4)
     with pytest.raises(ValueError, match="recipe 'paper'"):
-        A3_2020(recipe="paper")
+        A3_2020(recipe="paper", **{o.name: o.default for o in METHODS["a3-2020"].options})

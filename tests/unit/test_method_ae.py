@@ -9,8 +9,9 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from toydata import toy_context, toy_split
 
-from alarmbench.methods.ae import AEScore, reconstruction_mse
-from alarmbench.methods.target_training import trained_ae
+from alarmbench.methods import build_method
+from alarmbench.methods.ae import reconstruction_mse
+from alarmbench.targets.training import trained_ae
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def zero_split():
 
 @pytest.fixture(scope="module")
 def fitted(zero_split):
-    return AEScore().fit(zero_split, toy_context(epochs=3))
+    return build_method("ae").fit(zero_split, toy_context(epochs=3))
 
 
 def _numpy_forward(model, x: np.ndarray) -> np.ndarray:
@@ -66,7 +67,7 @@ def test_score_in_inference_mode_and_chunked(fitted, zero_split):
 def test_uses_the_shared_cached_ae(tmp_path, zero_split):
     ctx = toy_context(epochs=1)
     ctx.work_dir = tmp_path
-    det = AEScore().fit(zero_split, ctx)
+    det = build_method("ae").fit(zero_split, ctx)
     assert (tmp_path / "targets" / "ae.pt").exists()
     again = trained_ae(zero_split, ctx)  # loaded, not retrained
     for k, v in again.state_dict().items():
@@ -74,5 +75,5 @@ def test_uses_the_shared_cached_ae(tmp_path, zero_split):
 
 
 def test_same_seed_same_scores(fitted, zero_split):
-    other = AEScore().fit(zero_split, toy_context(epochs=3))
+    other = build_method("ae").fit(zero_split, toy_context(epochs=3))
     np.testing.assert_array_equal(other.score(zero_split.x_test), fitted.score(zero_split.x_test))

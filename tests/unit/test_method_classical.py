@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
 from toydata import toy_context, toy_degenerate, toy_image_split, toy_split
 
+from alarmbench.methods import build_method
 from alarmbench.methods.classical import (
     GBDT,
     GBDTOD,
@@ -36,7 +37,7 @@ def degenerate_split(zero_split):
 
 @pytest.fixture(scope="module")
 def fitted(zero_split):
-    return {name: cls().fit(zero_split, toy_context()) for name, cls in METHODS.items()}
+    return {name: build_method(name).fit(zero_split, toy_context()) for name in METHODS}
 
 
 def _auc(split, scores):
@@ -53,7 +54,7 @@ def test_scores_finite_and_not_constant_on_zero_rows(fitted, zero_split, name):
 
 @pytest.mark.parametrize("name", list(METHODS))
 def test_scores_finite_and_not_constant_on_constant_columns_and_duplicates(degenerate_split, name):
-    det = METHODS[name]().fit(degenerate_split, toy_context())
+    det = build_method(name).fit(degenerate_split, toy_context())
     for x in (degenerate_split.x_test, degenerate_split.x_train):
         s = det.score(x)
         assert np.isfinite(s).all() and np.ptp(s) > 0
@@ -63,7 +64,7 @@ def test_scores_finite_and_not_constant_on_constant_columns_and_duplicates(degen
 @pytest.mark.parametrize("name", list(METHODS))
 def test_images_are_flattened(name):
     split = toy_image_split()
-    det = METHODS[name]().fit(split, toy_context())
+    det = build_method(name).fit(split, toy_context())
     s = det.score(split.x_test)
     assert s.shape == (len(split.x_test),) and np.isfinite(s).all()
 
@@ -72,7 +73,7 @@ def test_images_are_flattened(name):
 def test_supervised_methods_rank_known_anomalies_and_flipped_labels_invert(fitted, zero_split, name):
     assert _auc(zero_split, fitted[name].score(zero_split.x_test)) > 0.9
     flipped = dataclasses.replace(zero_split, a_train=(1 - zero_split.a_train).astype(np.int8))
-    det = METHODS[name]().fit(flipped, toy_context())
+    det = build_method(name).fit(flipped, toy_context())
     assert _auc(zero_split, det.score(zero_split.x_test)) < 0.5
 
 
@@ -91,18 +92,18 @@ def test_iforest_is_sklearn_on_normal_rows_with_substream_seed(fitted, zero_spli
 
 
 def test_iforest_options(zero_split):
-    det = IForest().fit(zero_split, toy_context(iforest_random_state="seed", iforest_n_estimators=7))
+    det = build_method("iforest", iforest_random_state="seed", iforest_n_estimators=7).fit(zero_split, toy_context())
     assert det.model.random_state == 110 and len(det.model.estimators_) == 7
     with pytest.raises(ValueError, match="iforest_random_state"):
-        IForest().fit(zero_split, toy_context(iforest_random_state="bogus"))
+        build_method("iforest", iforest_random_state="bogus").fit(zero_split, toy_context())
 
 
 @pytest.mark.parametrize("name", list(METHODS))
 def test_same_seed_same_scores_other_seed_other_scores(fitted, zero_split, name):
-    again = METHODS[name]().fit(zero_split, toy_context())
+    again = build_method(name).fit(zero_split, toy_context())
     np.testing.assert_array_equal(again.score(zero_split.x_test), fitted[name].score(zero_split.x_test))
     if name != "gbdt":  # without early stopping (< 10 000 rows) the classifier draws nothing
-        other = METHODS[name]().fit(zero_split, toy_context(seed=7))
+        other = build_method(name).fit(zero_split, toy_context(seed=7))
         assert not np.array_equal(other.score(zero_split.x_test), fitted[name].score(zero_split.x_test))
 
 
@@ -110,11 +111,11 @@ def test_same_seed_same_scores_other_seed_other_scores(fitted, zero_split, name)
 def test_supervised_methods_need_known_anomalies(zero_split, name):
     none = dataclasses.replace(zero_split, a_train=np.zeros_like(zero_split.a_train))
     with pytest.raises(NoKnownAnomaliesError):
-        METHODS[name]().fit(none, toy_context())
+        build_method(name).fit(none, toy_context())
 
 
 def test_gbdt_options_reach_the_classifier(zero_split):
-    det = GBDT().fit(zero_split, toy_context(gbdt_max_iter=5, gbdt_class_weight="balanced"))
+    det = build_method("gbdt", gbdt_max_iter=5, gbdt_class_weight="balanced").fit(zero_split, toy_context())
     assert det.model.n_iter_ == 5 and det.model.class_weight == "balanced"
     assert det.model.random_state == sklearn_seed(110, "gbdt")
 

@@ -8,13 +8,12 @@ import torch
 from sklearn.metrics import roc_auc_score
 from toydata import fit_killed_after_checkpoint, toy_context, toy_image_split, toy_split
 
+from alarmbench.methods import build_method
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context
+from alarmbench.runtime.context import Context
 from alarmbench.methods.deepsad import (
     EPS,
-    DeepSAD,
-    DeepSVDD,
     MappingNet,
     compute_center,
     deepsad_loss,
@@ -33,10 +32,10 @@ def zero_split():
     return toy_split(zero_frac=0.3)
 
 
-def wide_context(seed: int = 110, epochs: int = 10, **options) -> Context:
+def wide_context(seed: int = 110, epochs: int = 10) -> Context:
     """(32, 16, 8): wide enough that training converges reliably on the toy table within seconds
     (with (5, 3, 2) and dropout 0.4 a few seeds end inverted at inference after a few epochs)."""
-    return Context(hparams=HyperParams(encoder=(32, 16, 8), batch_size=64), seed=seed, epochs=epochs, options=options,
+    return Context(hparams=HyperParams(encoder=(32, 16, 8), batch_size=64), seed=seed, epochs=epochs,
                    checkpoint_every_s=0)  # a checkpoint every epoch: the resume test kills the fit after epoch 2
 
 
@@ -92,10 +91,10 @@ def test_center_in_inference_mode_and_mapping_is_bias_free(zero_split):
 # --- detectors ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", [DeepSAD, DeepSVDD])
+@pytest.mark.parametrize("method", ["deepsad", "deepsvdd"])
 def test_zero_rows_give_finite_nonconstant_scores(zero_split, method):
     """Bias-free φ maps the 30 % exact-zero rows to 0; the pushed centre keeps d(0) = ‖c‖² > 0."""
-    det = method().fit(zero_split, toy_context(epochs=3))
+    det = build_method(method).fit(zero_split, toy_context(epochs=3))
     scores = det.score(zero_split.x_test)
     assert scores.shape == (len(zero_split.x_test),) and scores.dtype == np.float64
     assert np.isfinite(scores).all() and scores.std() > 1e-6
@@ -126,7 +125,7 @@ def test_deepsad_uses_known_anomalies():
     """Known anomalies of another direction: Deep SAD ranks the test anomalies first. With the
     anomaly term ignored (Deep SVDD-like) this cell scores AUC ≈ 0.27, with it inverted ≈ 0.01."""
     split = direction_split()
-    scores = DeepSAD().fit(split, wide_context()).score(split.x_test)
+    scores = build_method("deepsad").fit(split, wide_context()).score(split.x_test)
     assert roc_auc_score(split.a_test, scores) > 0.9
 
 
@@ -134,13 +133,13 @@ def test_deepsvdd_detects_separated_anomalies():
     # Anomalies below the normal range: for a bias-free, positively homogeneous φ, anomalies that
     # are scaled-up normal rows (separation > 0) can land on the centre; see the report.
     split = toy_split(n=1000, separation=-3.0)
-    scores = DeepSVDD().fit(split, wide_context(epochs=30)).score(split.x_test)
+    scores = build_method("deepsvdd").fit(split, wide_context(epochs=30)).score(split.x_test)
     assert roc_auc_score(split.a_test, scores) > 0.8
 
 
 def test_recompute_center_switch(zero_split):
-    kept = DeepSAD().fit(zero_split, toy_context(epochs=3, deepsad_recompute_center=False))
-    recomputed = DeepSAD().fit(zero_split, toy_context(epochs=3))  # the default, as the original
+    kept = build_method("deepsad", deepsad_recompute_center=False).fit(zero_split, toy_context(epochs=3))
+    recomputed = build_method("deepsad").fit(zero_split, toy_context(epochs=3))  # the default, as the original
     torch.testing.assert_close(kept.center, kept.train_center)
     torch.testing.assert_close(recomputed.train_center, kept.train_center)  # same training
     assert not torch.allclose(recomputed.center, recomputed.train_center)
@@ -149,45 +148,45 @@ def test_recompute_center_switch(zero_split):
     assert not np.allclose(kept.score(zero_split.x_test), recomputed.score(zero_split.x_test))
 
 
-@pytest.mark.parametrize("method", [DeepSAD, DeepSVDD])
+@pytest.mark.parametrize("method", ["deepsad", "deepsvdd"])
 def test_same_seed_same_scores(zero_split, method):
-    a = method().fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
-    b = method().fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
-    c = method().fit(zero_split, toy_context(seed=7, epochs=2)).score(zero_split.x_test)
+    a = build_method(method).fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
+    b = build_method(method).fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
+    c = build_method(method).fit(zero_split, toy_context(seed=7, epochs=2)).score(zero_split.x_test)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_shared_pretraining_and_cache(zero_split, tmp_path):
     """One DeepSVDD-AE per work dir serves both methods; a cached AE gives the same results."""
-    fresh = DeepSVDD().fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
+    fresh = build_method("deepsvdd").fit(zero_split, toy_context(epochs=2)).score(zero_split.x_test)
     ctx = toy_context(epochs=2)
     ctx.work_dir = tmp_path
-    sad = DeepSAD().fit(zero_split, ctx).score(zero_split.x_test)
+    sad = build_method("deepsad").fit(zero_split, ctx).score(zero_split.x_test)
     ae = tmp_path / "targets" / "deepsvdd_ae.pt"
     assert ae.exists()
     stamp = ae.stat().st_mtime_ns
-    np.testing.assert_array_equal(DeepSVDD().fit(zero_split, ctx).score(zero_split.x_test), fresh)
+    np.testing.assert_array_equal(build_method("deepsvdd").fit(zero_split, ctx).score(zero_split.x_test), fresh)
     assert ae.stat().st_mtime_ns == stamp and (tmp_path / "targets" / "deepsvdd.pt").exists()
-    np.testing.assert_array_equal(DeepSAD().fit(zero_split, ctx).score(zero_split.x_test), sad)
+    np.testing.assert_array_equal(build_method("deepsad").fit(zero_split, ctx).score(zero_split.x_test), sad)
     assert not list(tmp_path.rglob("*.ckpt"))
 
 
 def test_deepsad_resumes_after_interruption(zero_split, tmp_path, monkeypatch):
-    full = DeepSAD().fit(zero_split, toy_context(epochs=3)).score(zero_split.x_test)
+    full = build_method("deepsad").fit(zero_split, toy_context(epochs=3)).score(zero_split.x_test)
     ctx = toy_context(epochs=3)
     ctx.work_dir = tmp_path
-    saved = fit_killed_after_checkpoint(monkeypatch, lambda: DeepSAD().fit(zero_split, ctx), "deepsad", 2)
+    saved = fit_killed_after_checkpoint(monkeypatch, lambda: build_method("deepsad").fit(zero_split, ctx), "deepsad", 2)
     assert saved.exists()
     torch.manual_seed(4321)  # the resume restores the RNG (dropout) itself
-    np.testing.assert_array_equal(DeepSAD().fit(zero_split, ctx).score(zero_split.x_test), full)
+    np.testing.assert_array_equal(build_method("deepsad").fit(zero_split, ctx).score(zero_split.x_test), full)
     assert not saved.exists()
 
 
 def test_images_use_conv_network():
     split = toy_image_split()
     ctx = Context(hparams=HyperParams(encoder="conv", batch_size=16), seed=110, epochs=1)
-    det = DeepSAD().fit(split, ctx)
+    det = build_method("deepsad").fit(split, ctx)
     assert det.center.shape == (32,)
     scores = det.score(split.x_test)
     assert np.isfinite(scores).all() and scores.std() > 0

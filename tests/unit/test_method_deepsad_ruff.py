@@ -9,14 +9,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 from toydata import fit_killed_after_checkpoint
 
+from alarmbench.methods import build_method
 from alarmbench.data.spec import HyperParams
 from alarmbench.data.splits import Split
 from alarmbench.methods import deepsad_ruff as ruff
-from alarmbench.methods.base import Context
+from alarmbench.runtime.context import Context
 from alarmbench.methods.catalog import ConfigError, check_options
 from alarmbench.methods.deepsad_ruff import (
     EPS,
-    DeepSADRuff,
     RuffAutoencoder,
     RuffMLP,
     center_from,
@@ -53,10 +53,13 @@ def cluster_split(n_normal: int = 800, n_anom: int = 80, n_test: int = 200, d: i
                  a_test=a_test, holdout=np.arange(n_normal), meta={"counts": {"n_normal_train": n_normal}})
 
 
-def fast_context(seed: int = 110, epochs: int | None = 20, **options) -> Context:
+def fast_context(seed: int = 110, epochs: int | None = 20) -> Context:
+    return Context(hparams=HyperParams(encoder=(5, 3, 2), batch_size=64), seed=seed, epochs=epochs)
+
+
+def fast_ruff(**options):
     """lr 1e-3 for both loops: the reference's 1e-4 needs its 150 epochs, too slow for a unit test."""
-    options = {"deepsad_ruff_lr": 1e-3, "deepsad_ruff_ae_lr": 1e-3, **options}
-    return Context(hparams=HyperParams(encoder=(5, 3, 2), batch_size=64), seed=seed, epochs=epochs, options=options)
+    return build_method("deepsad-ruff", **{"deepsad_ruff_lr": 1e-3, "deepsad_ruff_ae_lr": 1e-3, **options})
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,7 @@ def split():
 
 
 def _auc(split: Split, ctx: Context) -> float:
-    return roc_auc_score(split.a_test, DeepSADRuff().fit(split, ctx).score(split.x_test))
+    return roc_auc_score(split.a_test, fast_ruff().fit(split, ctx).score(split.x_test))
 
 
 # --- building blocks ------------------------------------------------------------------------------
@@ -122,7 +125,7 @@ def test_options_are_declared():
     with pytest.raises(ConfigError, match="deepsad_ruff_eta"):
         check_options("deepsad-ruff", {"deepsad_ruff_eta": "high"})
     with pytest.raises(ValueError, match="must be > 0"):
-        DeepSADRuff().fit(cluster_split(n_normal=50, n_anom=5), fast_context(epochs=1, deepsad_ruff_eta=0))
+        fast_ruff(deepsad_ruff_eta=0)
 
 
 # --- the fitted method ----------------------------------------------------------------------------
@@ -131,8 +134,7 @@ def test_options_are_declared():
 def test_pretraining_is_used(split):
     """φ starts from the trained AE's encoder and c comes from it (a centre from an untrained
     encoder, or no pre-training, fails here)."""
-    ctx = fast_context(epochs=None, deepsad_ruff_pretrain_epochs=20, deepsad_ruff_epochs=0)
-    det = DeepSADRuff().fit(split, ctx)
+    det = fast_ruff(deepsad_ruff_pretrain_epochs=20, deepsad_ruff_epochs=0).fit(split, fast_context(epochs=None))
     x = torch.as_tensor(split.x_train)
     for (name, p), (_, q) in zip(det.net.state_dict().items(), det.ae.encoder.state_dict().items()):
         torch.testing.assert_close(p, q, msg=name)
@@ -142,15 +144,14 @@ def test_pretraining_is_used(split):
         untrained = torch.nn.functional.mse_loss(RuffAutoencoder(6, reference_dims(6)).eval()(x), x)
     assert trained < 0.5 * untrained
     # After Deep SAD training the centre is still the pre-trained encoder's (never recomputed).
-    trained_det = DeepSADRuff().fit(split, fast_context(epochs=None, deepsad_ruff_pretrain_epochs=20,
-                                                        deepsad_ruff_epochs=2))
+    trained_det = fast_ruff(deepsad_ruff_pretrain_epochs=20, deepsad_ruff_epochs=2).fit(split, fast_context(epochs=None))
     torch.testing.assert_close(trained_det.center, det.center)
 
 
 def test_same_seed_same_scores(split):
-    a = DeepSADRuff().fit(split, fast_context(epochs=2)).score(split.x_test)
-    b = DeepSADRuff().fit(split, fast_context(epochs=2)).score(split.x_test)
-    c = DeepSADRuff().fit(split, fast_context(seed=7, epochs=2)).score(split.x_test)
+    a = fast_ruff().fit(split, fast_context(epochs=2)).score(split.x_test)
+    b = fast_ruff().fit(split, fast_context(epochs=2)).score(split.x_test)
+    c = fast_ruff().fit(split, fast_context(seed=7, epochs=2)).score(split.x_test)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.float64 and not np.array_equal(a, c)
 
@@ -171,11 +172,11 @@ def test_beats_inverted_exponent(split, monkeypatch):
 
 
 def test_resumes_after_interruption(split, tmp_path, monkeypatch):
-    full = DeepSADRuff().fit(split, fast_context(epochs=3)).score(split.x_test)
+    full = fast_ruff().fit(split, fast_context(epochs=3)).score(split.x_test)
     ctx = fast_context(epochs=3)
     ctx.work_dir = tmp_path
     ctx.checkpoint_every_s = 0  # a checkpoint every epoch, so the one killed at epoch 2 resumes from it
-    saved = fit_killed_after_checkpoint(monkeypatch, lambda: DeepSADRuff().fit(split, ctx), "train", 2)
+    saved = fit_killed_after_checkpoint(monkeypatch, lambda: fast_ruff().fit(split, ctx), "train", 2)
     assert saved.exists()
-    np.testing.assert_array_equal(DeepSADRuff().fit(split, ctx).score(split.x_test), full)
+    np.testing.assert_array_equal(fast_ruff().fit(split, ctx).score(split.x_test), full)
     assert not list(tmp_path.rglob("*.ckpt"))

@@ -10,6 +10,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from toydata import fit_killed_after_checkpoint, toy_context, toy_split
 
+from alarmbench.methods import build_method
 from alarmbench.methods import devnet
 from alarmbench.methods.devnet import (
     DevNet,
@@ -28,7 +29,7 @@ def zero_split():
 
 @pytest.fixture(scope="module")
 def fitted(zero_split):
-    return DevNet().fit(zero_split, toy_context(epochs=EPOCHS))
+    return build_method("devnet").fit(zero_split, toy_context(epochs=EPOCHS))
 
 
 def test_deviation_loss_hand_computed():
@@ -76,7 +77,7 @@ def test_loss_direction_matters(fitted, zero_split):
     """Known anomalies → high AUC; the same fit with the labels flipped ranks the other way."""
     assert roc_auc_score(zero_split.a_test, fitted.score(zero_split.x_test)) > 0.9
     flipped = dataclasses.replace(zero_split, a_train=(1 - zero_split.a_train).astype(zero_split.a_train.dtype))
-    inverse = DevNet().fit(flipped, toy_context(epochs=EPOCHS))
+    inverse = build_method("devnet").fit(flipped, toy_context(epochs=EPOCHS))
     assert roc_auc_score(zero_split.a_test, inverse.score(zero_split.x_test)) < 0.5
 
 
@@ -92,20 +93,20 @@ def test_best_loss_checkpoint_is_used(zero_split, monkeypatch):
         return value + 100.0 if calls["n"] > 2 * DevNet.batches_per_epoch else value
 
     monkeypatch.setattr(devnet, "deviation_loss", inflated)
-    det = DevNet().fit(zero_split, toy_context(epochs=4))
+    det = build_method("devnet").fit(zero_split, toy_context(epochs=4))
     assert len(det.history_) == 4 and calls["n"] == 4 * DevNet.batches_per_epoch
     assert det.best_epoch_ == int(np.argmin(det.history_)) and det.best_epoch_ < 2
     assert min(det.history_[2:]) > 100
     monkeypatch.setattr(devnet, "deviation_loss", original)
-    short = DevNet().fit(zero_split, toy_context(epochs=det.best_epoch_ + 1))
+    short = build_method("devnet").fit(zero_split, toy_context(epochs=det.best_epoch_ + 1))
     np.testing.assert_array_equal(det.score(zero_split.x_test), short.score(zero_split.x_test))
     # and they differ from the last epoch's weights (the ones a "use final weights" port would keep)
-    last = DevNet().fit(zero_split, toy_context(epochs=4))
+    last = build_method("devnet").fit(zero_split, toy_context(epochs=4))
     assert not np.array_equal(last.score(zero_split.x_test), det.score(zero_split.x_test))
 
 
 def test_paper_schedule_and_epoch_override(zero_split):
-    det = DevNet().fit(zero_split, toy_context(epochs=2))
+    det = build_method("devnet").fit(zero_split, toy_context(epochs=2))
     assert len(det.history_) == 2
     assert DevNet.batch_size == 512 and DevNet.batches_per_epoch == 20 and DevNet.paper_epochs == 50
 
@@ -113,25 +114,25 @@ def test_paper_schedule_and_epoch_override(zero_split):
 def test_no_known_anomalies_is_a_clear_error():
     split = toy_split(n_anomalies=0)
     with pytest.raises(NoKnownAnomaliesError, match="anomal"):
-        DevNet().fit(split, toy_context(epochs=1))
+        build_method("devnet").fit(split, toy_context(epochs=1))
 
 
 def test_reference_redrawn_per_batch_option(fitted, zero_split):
-    det = DevNet().fit(zero_split, toy_context(epochs=EPOCHS, devnet_fixed_reference=False))
+    det = build_method("devnet", devnet_fixed_reference=False).fit(zero_split, toy_context(epochs=EPOCHS))
     s = det.score(zero_split.x_test)
     assert np.isfinite(s).all() and not np.array_equal(s, fitted.score(zero_split.x_test))
     assert roc_auc_score(zero_split.a_test, s) > 0.9
 
 
 def test_same_seed_same_scores_and_resume(fitted, zero_split, tmp_path, monkeypatch):
-    again = DevNet().fit(zero_split, toy_context(epochs=EPOCHS))
+    again = build_method("devnet").fit(zero_split, toy_context(epochs=EPOCHS))
     np.testing.assert_array_equal(again.score(zero_split.x_test), fitted.score(zero_split.x_test))
     # killed after 2 epochs, rerun: resumes to a fit identical to the uninterrupted one
     ctx = toy_context(epochs=EPOCHS)
     ctx.work_dir = tmp_path
-    fit_killed_after_checkpoint(monkeypatch, lambda: DevNet().fit(zero_split, ctx), "devnet", 2)
+    fit_killed_after_checkpoint(monkeypatch, lambda: build_method("devnet").fit(zero_split, ctx), "devnet", 2)
     assert (tmp_path / "checkpoints" / "devnet.ckpt").exists()
-    resumed = DevNet().fit(zero_split, ctx)
+    resumed = build_method("devnet").fit(zero_split, ctx)
     np.testing.assert_array_equal(resumed.score(zero_split.x_test), fitted.score(zero_split.x_test))
     assert resumed.history_ == pytest.approx(fitted.history_)
     assert not (tmp_path / "checkpoints" / "devnet.ckpt").exists()  # finished: nothing left to resume
@@ -141,9 +142,9 @@ def test_changed_epochs_never_resume_a_finished_fit(zero_split, tmp_path):
     """Issue 15: epochs 3 → 2 once resumed the 3-epoch checkpoint and trained zero steps."""
     ctx = toy_context(epochs=3)
     ctx.work_dir = tmp_path
-    DevNet().fit(zero_split, ctx)
+    build_method("devnet").fit(zero_split, ctx)
     ctx.epochs = 2
-    rerun = DevNet().fit(zero_split, ctx)
-    fresh = DevNet().fit(zero_split, toy_context(epochs=2))
+    rerun = build_method("devnet").fit(zero_split, ctx)
+    fresh = build_method("devnet").fit(zero_split, toy_context(epochs=2))
     np.testing.assert_array_equal(rerun.score(zero_split.x_test), fresh.score(zero_split.x_test))
     assert len(rerun.history_) == 2

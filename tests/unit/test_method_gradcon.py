@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from toydata import toy_context, toy_image_split, toy_split
 
+from alarmbench.methods import build_method
 from alarmbench.data.spec import HyperParams
 from alarmbench.methods.gradcon import (
     SCORE_WEIGHT,
@@ -22,8 +23,8 @@ from alarmbench.methods.gradcon import (
     gradient_similarity,
     train_gradcon,
 )  # fmt: skip
-from alarmbench.methods.loop import batches
-from alarmbench.methods.target_training import keras_adam
+from alarmbench.runtime.loop import batches
+from alarmbench.targets.training import keras_adam
 
 
 # torch runs single-threaded in every test (tests/conftest.py).
@@ -146,7 +147,7 @@ def test_running_average_update():
 
 @pytest.mark.parametrize("variant", ["elementwise", "layer"])
 def test_scores_finite_and_vectorised_equals_loop(zero_split, variant):
-    det = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=3, gradcon_cosine=variant))
+    det = build_method("gradcon", gradcon_cosine=variant).fit(zero_split, toy_context(seed=SEED, epochs=3))
     scores = det.score(zero_split.x_test)
     assert scores.shape == (len(zero_split.x_test),) and scores.dtype == np.float64
     assert np.isfinite(scores).all() and scores.std() > 1e-4
@@ -156,22 +157,22 @@ def test_scores_finite_and_vectorised_equals_loop(zero_split, variant):
 
 def test_detects_separated_anomalies():
     split = toy_split()
-    scores = GradCon().fit(split, toy_context(seed=SEED, epochs=5)).score(split.x_test)
+    scores = build_method("gradcon").fit(split, toy_context(seed=SEED, epochs=5)).score(split.x_test)
     assert roc_auc_score(split.a_test, scores) > 0.8
 
 
 def test_variant_changes_training(zero_split):
-    a = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=2, gradcon_cosine="elementwise"))
-    b = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=2, gradcon_cosine="layer"))
+    a = build_method("gradcon", gradcon_cosine="elementwise").fit(zero_split, toy_context(seed=SEED, epochs=2))
+    b = build_method("gradcon", gradcon_cosine="layer").fit(zero_split, toy_context(seed=SEED, epochs=2))
     assert any(not torch.equal(p, q) for p, q in zip(a.model.parameters(), b.model.parameters()))
     with pytest.raises(ValueError, match="gradcon_cosine"):
-        GradCon().fit(zero_split, toy_context(epochs=1, gradcon_cosine="cosine"))
+        build_method("gradcon", gradcon_cosine="cosine").fit(zero_split, toy_context(epochs=1))
 
 
 def test_same_seed_same_scores(zero_split):
-    a = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
-    b = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
-    c = GradCon().fit(zero_split, toy_context(seed=7, epochs=2)).score(zero_split.x_test)
+    a = build_method("gradcon").fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
+    b = build_method("gradcon").fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
+    c = build_method("gradcon").fit(zero_split, toy_context(seed=7, epochs=2)).score(zero_split.x_test)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
@@ -179,9 +180,9 @@ def test_same_seed_same_scores(zero_split):
 def test_checkpoint_resume_and_cache(zero_split, tmp_path, monkeypatch):
     """A run interrupted after its first epoch resumes to the same result as an uninterrupted one;
     the finished model is stored as a shared target and its checkpoint removed."""
-    from alarmbench.methods import loop
+    from alarmbench.runtime import loop
 
-    full = GradCon().fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
+    full = build_method("gradcon").fit(zero_split, toy_context(seed=SEED, epochs=2)).score(zero_split.x_test)
     ctx = toy_context(seed=SEED, epochs=2)
     ctx.work_dir = tmp_path
     saved = []
@@ -197,20 +198,20 @@ def test_checkpoint_resume_and_cache(zero_split, tmp_path, monkeypatch):
     original = loop._save
     monkeypatch.setattr(loop, "_save", save_then_stop)
     with pytest.raises(Interrupt):
-        GradCon().fit(zero_split, ctx)
+        build_method("gradcon").fit(zero_split, ctx)
     monkeypatch.setattr(loop, "_save", original)
     assert saved and saved[0].exists()
     torch.manual_seed(12345)  # the resume must restore the RNG itself
-    np.testing.assert_array_equal(GradCon().fit(zero_split, ctx).score(zero_split.x_test), full)
+    np.testing.assert_array_equal(build_method("gradcon").fit(zero_split, ctx).score(zero_split.x_test), full)
     assert (tmp_path / "targets" / "gradcon_elementwise.pt").exists() and not saved[0].exists()
-    np.testing.assert_array_equal(GradCon().fit(zero_split, ctx).score(zero_split.x_test), full)  # cached
+    np.testing.assert_array_equal(build_method("gradcon").fit(zero_split, ctx).score(zero_split.x_test), full)  # cached
 
 
 def test_images_use_conv_autoencoder():
     split = toy_image_split()
     ctx = toy_context(epochs=1)
     ctx.hparams = HyperParams(encoder="conv", batch_size=16)
-    det = GradCon().fit(split, ctx)
+    det = build_method("gradcon").fit(split, ctx)
     assert len(det.kernel_names) == 4 and det.model.n_parameters() == 9657
     scores = det.score(split.x_test)
     assert np.isfinite(scores).all()

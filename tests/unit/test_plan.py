@@ -15,18 +15,16 @@ import pytest
 import torch
 import yaml
 from torch.optim.optimizer import register_optimizer_step_post_hook
-from toydata import toy_context, toy_prepared, toy_split
+from toydata import toy_context, toy_prepared, toy_split, chain_options
 
+from alarmbench.methods import build_method
 from alarmbench import plan
 from alarmbench.cli import main
 from alarmbench.data import registry
 from alarmbench.data.spec import DeclaredShape, HyperParams
 from alarmbench.features.gradients import PerSampleGradients
 from alarmbench.methods import catalog
-from alarmbench.methods.deepsad_ruff import DeepSADRuff
-from alarmbench.methods.devnet import DevNet
-from alarmbench.methods.r2ad2 import R2AD2
-from alarmbench.methods.target_training import snapshot_family, trained_ae
+from alarmbench.targets.training import snapshot_family, trained_ae
 from alarmbench.nets.targets import r2ad2_target
 from alarmbench.plan import costs, sizes
 from alarmbench.plan.calibration import _r2ad2_step
@@ -116,17 +114,17 @@ def test_steps_are_the_real_loops_optimiser_steps(epochs):
         trained_ae(split, ctx)
     assert ae.n == _steps("ae", shapes, ctx.hparams, epochs)["train_target ae"]
     with StepCounter() as gaa:
-        snapshot_family(split, ctx, 4)
+        snapshot_family(split, ctx, 4, **chain_options())
     assert gaa.n == est["train_target gaa"]
     with StepCounter() as fit:
-        R2AD2(3).fit(split, ctx)
+        build_method("r2ad2").fit(split, ctx)
     # each mini-batch makes two updates (alarm, BN); the chain is trained again inside this fit
     assert fit.n == gaa.n + 2 * est["fit_score r2ad2"]
     with StepCounter() as dev:
-        DevNet().fit(split, ctx)
+        build_method("devnet").fit(split, ctx)
     assert dev.n == _steps("devnet", shapes, ctx.hparams, epochs)["fit_score devnet"]
     with StepCounter() as ruff:
-        DeepSADRuff().fit(split, ctx)
+        build_method("deepsad-ruff").fit(split, ctx)
     assert ruff.n == sum(_steps("deepsad-ruff", shapes, ctx.hparams, epochs).values())
 
 

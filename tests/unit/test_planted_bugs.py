@@ -7,16 +7,16 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from alarmbench.methods import build_method
 from alarmbench.methods import deepsad as deepsad_module
 from alarmbench.methods import r2ad2 as r2ad2_module
-from alarmbench.methods.deepsad import DeepSAD, sq_distance, _map
-from alarmbench.methods.r2ad2 import R2AD2
+from alarmbench.methods.deepsad import sq_distance, _map
 from toydata import toy_context, toy_split
 
 
 def _r2ad2_auc_without_known_anomalies() -> float:
     split = toy_split(n_anomalies=0)  # the counter-examples are the only anomaly signal
-    det = R2AD2(3).fit(split, toy_context(epochs=10))
+    det = build_method("r2ad2").fit(split, toy_context(epochs=10))
     return roc_auc_score(split.a_test, det.score(split.x_test))
 
 
@@ -38,7 +38,7 @@ def _deepsad_normal_distance(epochs: int) -> float:
     show an inverted exponent on a toy: the default recomputed scoring centre follows wherever the
     normal rows went (the planted bug even ranks better there), so the test looks at training."""
     split = toy_split()
-    det = DeepSAD().fit(split, toy_context(epochs=epochs))
+    det = build_method("deepsad").fit(split, toy_context(epochs=epochs))
     d = sq_distance(_map(det.phi, split.x_train, det.train_center.device), det.train_center).numpy()
     return float(d[~np.asarray(split.a_train).astype(bool)].mean())
 

@@ -251,8 +251,7 @@ def prepare_code(w):
 
 
 def target_code(w):
-    trainer = catalog.TARGETS[TARGET_FILES[w.tfile][0]].trainer.split(":")[0]
-    return script_code("train_target.py", f"alarmbench.methods.{trainer}")
+    return script_code("train_target.py", catalog.TARGETS[TARGET_FILES[w.tfile][0]].module)
 
 
 def extract_code(w):

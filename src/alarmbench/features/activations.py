@@ -64,7 +64,7 @@ def extract_activations(model: TargetNet, x: Tensor | np.ndarray, **kw) -> Tenso
 def ae_activation_rows(split, ctx):
     """The `activations` feature (catalog): hidden activations of the shared AE target, as (row
     shape, names, chunk iterator) for the feature cache."""
-    from alarmbench.methods.target_training import trained_ae
+    from alarmbench.targets.training import trained_ae
 
     ae = trained_ae(split, ctx)
     return (ae.n_activations(),), [], lambda x, **kw: iter_activations(ae, x, **kw)

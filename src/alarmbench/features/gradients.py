@@ -215,12 +215,13 @@ def per_sample_gradients(
     return g[:, 0] if snapshots is None else g
 
 
-def snapshot_gradient_rows(split, ctx):
-    """The `gradients` feature (catalog): per-sample gradients of the shared 4-snapshot chain,
-    as (row shape, parameter names, chunk iterator) for the feature cache."""
-    from alarmbench.methods.target_training import snapshot_chain
+def snapshot_gradient_rows(split, ctx, **chain_options):
+    """The `gradients` feature (catalog): per-sample gradients of the shared 4-snapshot chain
+    (trained under `chain_options`, the target's options), as (row shape, parameter names, chunk
+    iterator) for the feature cache."""
+    from alarmbench.targets.training import snapshot_chain
     from alarmbench.nets.targets import r2ad2_target
 
     extractor = PerSampleGradients(r2ad2_target(split.x_train.shape[1:], ctx.hparams.encoder),
-                                   snapshot_chain(split, ctx), device=ctx.device)
+                                   snapshot_chain(split, ctx, **chain_options), device=ctx.device)
     return (4, extractor.n_params), extractor.names, extractor.iter_chunks

@@ -13,10 +13,11 @@ import importlib
 
 from typing import TYPE_CHECKING
 
-from alarmbench.methods.catalog import METHODS, PYOD_PREFIX, is_method, method
+from alarmbench.methods.catalog import METHODS, PYOD_PREFIX, is_method, method, resolved_options
 
 if TYPE_CHECKING:
-    from alarmbench.methods.base import Context, Detector
+    from alarmbench.methods.base import Detector
+    from alarmbench.runtime.context import Context
 
 METHOD_IDS = tuple(METHODS)
 
@@ -36,14 +37,17 @@ def cpu_only(name: str) -> bool:
     return is_method(name) and method(name).cpu_only
 
 
-def build_method(name: str) -> "Detector":
-    """A new detector for a method id (PyOD itself is imported only when the detector is fitted)."""
+def build_method(name: str, **options) -> "Detector":
+    """A new detector for a method id, constructed with its options: those given (checked against
+    the catalog: an unknown key or a wrong type is a ConfigError naming it), the catalog's defaults
+    for the rest. PyOD itself is imported only when the detector is fitted."""
     try:
         decl = method(name)
     except ValueError as err:
         raise KeyError(str(err)) from None
     module, cls = decl.cls.split(":")
-    detector = getattr(importlib.import_module(f"{__name__}.{module}"), cls)(**decl.kwargs)
+    detector = getattr(importlib.import_module(f"{__name__}.{module}"), cls)(**decl.kwargs,
+                                                                             **resolved_options(name, options))
     if detector.name != name:
         raise RuntimeError(f"method {name!r}: class {decl.cls} names itself {detector.name!r}; the id and the "
                            f"class's name must agree (its random streams are named after it)")

@@ -34,9 +34,10 @@ from alarmbench.features.activations import (
     flatten_activations,
     iter_activations,
 )
-from alarmbench.methods.base import Context, Detector, counterexamples
-from alarmbench.methods.loop import GeneratorState, fit_epochs
-from alarmbench.methods.target_training import (
+from alarmbench.methods.base import Detector, counterexamples
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import GeneratorState, fit_epochs
+from alarmbench.targets.training import (
     as_tensor,
     cached_state,
     keras_adam,
@@ -44,16 +45,14 @@ from alarmbench.methods.target_training import (
     train_reconstruction,
     trained_ae,
 )
-from alarmbench.nets.alarms import R2AD2_DIMS, A3_2020Alarm, A3Alarm, DenseAlarm
+from alarmbench.nets.alarms import A3_2020Alarm, A3Alarm, DenseAlarm
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import build_target
 
 __all__ = [
     "A3_2020",
-    "A3_ALARM_DIMS",
     "A3_RECIPES",
-    "A3_PREPRINT_ALARM_DIMS",
     "PAPER_SHIFTED_L1",
     "W_MAX",
     "A3",
@@ -64,8 +63,6 @@ __all__ = [
     "dropout_reaches_activations",
 ]
 
-A3_ALARM_DIMS = R2AD2_DIMS  # final A³ code (1000, 500, 200, 75)
-A3_PREPRINT_ALARM_DIMS = (500, 200, 75)
 W_MAX = 100  # the paper's w_max for the automatic class weight
 PAPER_SHIFTED_L1 = 0.01  # the paper's λ (used when `a3_shifted_l1` is given as True)
 
@@ -240,39 +237,35 @@ def a3_target(split: Split, ctx: Context, *, epochs: int = 30) -> TargetNet:
 #: "final" = the authors' final code (noise on, w = 1, λ = 0, alarm [1000, 500, 200, 75]), id
 #: `a3-2020`; "preprint" = the preprint's Table V (no noise counter-examples, automatic class
 #: weights, shifted L1 with λ = 0.01, alarm [500, 200, 75]), id `a3-2020-preprint`.
-A3_RECIPES = {
-    "final": {"a3_noise": True, "a3_class_weights": False, "a3_shifted_l1": 0.0, "a3_alarm_dims": A3_ALARM_DIMS},
-    "preprint": {"a3_noise": False, "a3_class_weights": True, "a3_shifted_l1": PAPER_SHIFTED_L1,
-                 "a3_alarm_dims": A3_PREPRINT_ALARM_DIMS},
-}
+A3_RECIPES = ("final", "preprint")
 
 
 class A3_2020(Detector):
     """A³-2020 (docs/methods.md#a3-2020). Options (docs/methods.md#options): `a3_noise`, `a3_class_weights`, `a3_shifted_l1`
-    (λ; True = the paper's 0.01), `a3_alarm_dims`; their defaults are the recipe's
-    (`A3_RECIPES`): `recipe="final"` is id `a3-2020`, `recipe="preprint"` id `a3-2020-preprint`
-    (docs/methods.md#a3-preprint-recipe). An option given explicitly overrides the recipe."""
+    (λ; True = the paper's 0.01), `a3_alarm_dims`. Their defaults are the recipe's, declared in
+    methods/catalog.py: `recipe="final"` is id `a3-2020`, `recipe="preprint"` id `a3-2020-preprint`
+    (docs/methods.md#a3-preprint-recipe); an option given explicitly overrides the recipe."""
 
-    def __init__(self, recipe: str = "final") -> None:
+    def __init__(self, recipe: str, *, a3_noise: bool, a3_class_weights: bool, a3_shifted_l1: bool | float,
+                 a3_alarm_dims: list[int]) -> None:
         if recipe not in A3_RECIPES:
             raise ValueError(f"A³-2020 recipe {recipe!r}: expected one of {list(A3_RECIPES)}")
         self.recipe = recipe
         self.name = "a3-2020" if recipe == "final" else f"a3-2020-{recipe}"
-
-    def recipe_option(self, ctx: Context, key: str):
-        return ctx.option(key, A3_RECIPES[self.recipe][key])
+        self.options = {"a3_noise": a3_noise, "a3_class_weights": a3_class_weights, "a3_shifted_l1": a3_shifted_l1,
+                        "a3_alarm_dims": a3_alarm_dims}
 
     def fit(self, split: Split, ctx: Context) -> A3_2020:
         device = ctx.device
         shape = sample_shape(split)
-        noise_on = bool(self.recipe_option(ctx, "a3_noise"))
-        lam = _shifted_l1_option(self.recipe_option(ctx, "a3_shifted_l1"))
+        noise_on = bool(self.options["a3_noise"])
+        lam = _shifted_l1_option(self.options["a3_shifted_l1"])
         n_anom = int(split.a_train.sum())
         n_norm = int(len(split.a_train) - n_anom)
-        weights_on = self.recipe_option(ctx, "a3_class_weights")
+        weights_on = self.options["a3_class_weights"]
         self.class_weight = automatic_class_weight(n_norm, n_anom) if weights_on else 1.0
         self.shifted_l1, self.noise_on = lam, noise_on
-        self.dims = dims = tuple(int(d) for d in self.recipe_option(ctx, "a3_alarm_dims"))
+        self.dims = dims = tuple(int(d) for d in self.options["a3_alarm_dims"])
 
         self.target = a3_target(split, ctx)
         # Frozen weights, but Keras keeps the target in training mode during alarm training.

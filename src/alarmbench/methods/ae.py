@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.target_training import trained_ae
+from alarmbench.methods.base import Detector
+from alarmbench.runtime.context import Context
+from alarmbench.targets.training import trained_ae
 from alarmbench.nets.base import TargetNet
 
 __all__ = ["AEScore", "reconstruction_mse"]

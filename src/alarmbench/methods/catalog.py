@@ -8,9 +8,14 @@ the workflow reads this at every DAG build.
 - `Method`: id, class ("module:Class" under alarmbench.methods), constructor kwargs, the targets
   and cached features it reads, whether it is CPU-only, its display name, whether it is in the
   papers, and its options (name, accepted types, default).
+- `Option`: a method option. Its `default` here is the only one: `build_method` passes every
+  declared option, defaults filled in (`resolved_options`), to the detector's constructor, whose
+  keyword parameters have no defaults of their own (tests/unit/test_method_options.py checks
+  that they and these declarations name the same options).
 - `Target`: trained once per (data set, class group, pollution, seed) in its own job and read by
   the methods that list it. Its file name is a function of the options that shape it, so methods
-  with different shaping options get different files (and jobs) instead of sharing a wrong one.
+  with different shaping options get different files (and jobs) instead of sharing a wrong one;
+  its trainer gets those options, defaults filled in, as keyword arguments (`target_options`).
 - `Feature`: real-data features of one target, cached per cell by the `extract` job.
 """
 
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alarmbench.errors import InputError
+from alarmbench.targets.files import gradcon_stem, snapshot_chain_stem
 
 PYOD_PREFIX = "pyod:"  # any PyOD detector by class name, e.g. pyod:XGBOD (extra alarmbench[pyod])
 
@@ -34,7 +40,7 @@ class ConfigError(InputError):
 class Option:
     name: str
     types: tuple[type, ...]  # accepted Python types of the value (bool is not accepted as int)
-    default: Any
+    default: Any  # the one default: the constructor (or target trainer) parameter gets it from here
     help: str = ""
     choices: tuple[Any, ...] | None = None
 
@@ -50,10 +56,18 @@ class Option:
 @dataclass(frozen=True)
 class Target:
     name: str
-    trainer: str  # "module:function" under alarmbench.methods, called as function(split, ctx)
-    file: Callable[[Mapping[str, Any]], str]  # shaping options -> file name (in the target folder)
-    shaped_by: tuple[str, ...] = ()  # the options that change the trained target
+    trainer: str  # "module:function", called as function(split, ctx, **target_options(name, options))
+    file: Callable[[Mapping[str, Any]], str]  # its options, defaults filled in -> file name (in the target folder)
+    options: tuple[Option, ...] = ()  # the options that change the trained target (also the methods' options)
     starts_from: str | None = None  # a target whose file this one's training reads
+
+    @property
+    def shaped_by(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.options)
+
+    @property
+    def module(self) -> str:
+        return self.trainer.split(":")[0]
 
 
 @dataclass(frozen=True)
@@ -84,19 +98,30 @@ class Method:
         return self.cls.split(":")[0]
 
 
-def _gaa_file(options: Mapping[str, Any]) -> str:
-    carry = "" if options.get("fresh_optimizer_at_snapshots", True) else "_carry"
-    return f"gaa_snapshots_k4{carry}{'_redraw' if options.get('holdout_redraw') else ''}.pt"
+_GAA_OPTIONS = (
+    Option("fresh_optimizer_at_snapshots", (bool,), True, "fresh Adam at every snapshot segment (the original)"),
+    Option("holdout_redraw", (bool,), False, "the segments train on a stored re-draw of the hold-out, not T0's (the original)"),
+)
+_GRADCON_OPTIONS = (
+    Option("gradcon_cosine", (str,), "elementwise", "cosine over elements or per layer",
+           choices=("elementwise", "layer")),
+)
+
+
+def _gaa_file(o: Mapping[str, Any]) -> str:
+    return snapshot_chain_stem(k=4, per_k=False, fresh=o["fresh_optimizer_at_snapshots"],
+                               redraw=o["holdout_redraw"]) + ".pt"
 
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("ae", "target_training:trained_ae", lambda o: "ae.pt"),
-    Target("gaa", "target_training:snapshot_chain", _gaa_file, shaped_by=("fresh_optimizer_at_snapshots", "holdout_redraw")),
-    Target("deepsvdd_ae", "deepsad:pretrained_deepsvdd_ae", lambda o: "deepsvdd_ae.pt"),
-    Target("deepsvdd", "deepsad:train_deepsvdd_target", lambda o: "deepsvdd.pt", starts_from="deepsvdd_ae"),
-    Target("a3_ae", "a3:a3_target", lambda o: "a3_ae.pt"),
-    Target("gradcon", "gradcon:train_gradcon_target", lambda o: f"gradcon_{o.get('gradcon_cosine', 'elementwise')}.pt",
-           shaped_by=("gradcon_cosine",)),
+    Target("ae", "alarmbench.targets.training:trained_ae", lambda o: "ae.pt"),
+    Target("gaa", "alarmbench.targets.training:snapshot_chain", _gaa_file, options=_GAA_OPTIONS),
+    Target("deepsvdd_ae", "alarmbench.methods.deepsad:pretrained_deepsvdd_ae", lambda o: "deepsvdd_ae.pt"),
+    Target("deepsvdd", "alarmbench.methods.deepsad:train_deepsvdd_target", lambda o: "deepsvdd.pt",
+           starts_from="deepsvdd_ae"),
+    Target("a3_ae", "alarmbench.methods.a3:a3_target", lambda o: "a3_ae.pt"),
+    Target("gradcon", "alarmbench.methods.gradcon:train_gradcon_target",
+           lambda o: gradcon_stem(o["gradcon_cosine"]) + ".pt", options=_GRADCON_OPTIONS),
 )}
 
 FEATURES: dict[str, Feature] = {f.kind: f for f in (
@@ -105,8 +130,7 @@ FEATURES: dict[str, Feature] = {f.kind: f for f in (
 )}
 
 _R2AD2_OPTIONS = (
-    Option("fresh_optimizer_at_snapshots", (bool,), True, "fresh Adam at every snapshot segment (the original)"),
-    Option("holdout_redraw", (bool,), False, "the segments train on a stored re-draw of the hold-out, not T0's (the original)"),
+    *_GAA_OPTIONS,
     Option("snapshots_per_k", (bool,), False, "a snapshot chain per k, as the original (alarmbench run only)"),
 )
 _GBDT_OPTIONS = (
@@ -139,17 +163,14 @@ METHODS: dict[str, Method] = {m.id: m for m in (
     _r2ad2(3), *(_r2ad2(k) for k in (1, 2, 4)),
     Method("a3", "a3:A3", "A³", True, targets=("ae",), features=("activations",)),
     # A³-2020 as the final code trains it, and as the preprint's Table V did (docs/methods.md#a3-preprint-recipe):
-    # one class, the recipe's switches as the options' defaults (methods/a3.py: A3_RECIPES).
-    Method("a3-2020", "a3:A3_2020", "A³-2020", True, targets=("a3_ae",), options=_a3_2020_options(
+    # one class, the recipe's switches as the options' defaults (their only place).
+    Method("a3-2020", "a3:A3_2020", "A³-2020", True, kwargs={"recipe": "final"}, targets=("a3_ae",), options=_a3_2020_options(
         noise=True, class_weights=False, shifted_l1=0.0, dims=[1000, 500, 200, 75])),
     Method("a3-2020-preprint", "a3:A3_2020", "A³ (preprint recipe)", True, kwargs={"recipe": "preprint"},
            targets=("a3_ae",), options=_a3_2020_options(noise=False, class_weights=True, shifted_l1=0.01,
                                                         dims=[500, 200, 75])),
     Method("ae", "ae:AEScore", "AE", True, targets=("ae",)),
-    Method("gradcon", "gradcon:GradCon", "GradCon", True, targets=("gradcon",), options=(
-        Option("gradcon_cosine", (str,), "elementwise", "cosine over elements or per layer",
-               choices=("elementwise", "layer")),
-    )),
+    Method("gradcon", "gradcon:GradCon", "GradCon", True, targets=("gradcon",), options=_GRADCON_OPTIONS),
     Method("deepsad", "deepsad:DeepSAD", "DeepSAD", True, targets=("deepsvdd_ae",), options=(
         Option("deepsad_recompute_center", (bool,), True, "score against the centre recomputed after training"),
     )),
@@ -226,12 +247,28 @@ def check_options(name: str, options: Mapping[str, Any], *, workflow: bool = Fal
                               f"{decl.workflow_refuses[key]}")
 
 
+def resolved_options(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every option of method `name`: the declared defaults, overridden by the (checked) `options`
+    given; what `build_method` passes to the detector's constructor."""
+    options = dict(options or {})
+    check_options(name, options)
+    return {o.name: o.default for o in method(name).options} | options
+
+
+def target_options(target: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The options that shape `target`, defaults filled in: its trainer's keyword arguments."""
+    options = options or {}
+    return {o.name: options.get(o.name, o.default) for o in TARGETS[target].options}
+
+
 def target_file(target: str, options: Mapping[str, Any] | None = None) -> str:
     """The file `target` is stored in when trained under `options` (only its shaping options count)."""
-    return TARGETS[target].file(shaping_options(target, options or {}))
+    return TARGETS[target].file(target_options(target, options))
 
 
 def shaping_options(target: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The shaping options as configured (no defaults filled in): what a target job's key and
+    fingerprint hold."""
     return {k: options[k] for k in TARGETS[target].shaped_by if k in options}
 
 

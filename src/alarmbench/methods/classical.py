@@ -45,12 +45,12 @@ has ``versions`` ({"scikit-learn": ...}) for the result records.
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
+from alarmbench.methods.base import Detector, NoKnownAnomaliesError
+from alarmbench.runtime.context import Context
 from alarmbench.rng import substream_seed
 
 __all__ = ["GBDT", "GBDTOD", "IForest", "NonFiniteFeaturesError", "OutlierFeatures", "sklearn_seed"]
@@ -87,19 +87,22 @@ def _labels(split: Split, method: str) -> np.ndarray:
     return y
 
 
-def _classifier(ctx: Context, stream: str):
-    from sklearn.ensemble import HistGradientBoostingClassifier
+class _Boosted(Detector):
+    """A detector ending in scikit-learn's HistGradientBoostingClassifier; its options are the
+    classifier's (`gbdt_<parameter>`)."""
 
-    return HistGradientBoostingClassifier(
-        max_iter=int(ctx.option("gbdt_max_iter", 100)),
-        learning_rate=float(ctx.option("gbdt_learning_rate", 0.1)),
-        max_leaf_nodes=ctx.option("gbdt_max_leaf_nodes", 31),
-        min_samples_leaf=int(ctx.option("gbdt_min_samples_leaf", 20)),
-        l2_regularization=float(ctx.option("gbdt_l2_regularization", 0.0)),
-        class_weight=ctx.option("gbdt_class_weight", None),
-        early_stopping=ctx.option("gbdt_early_stopping", "auto"),
-        random_state=sklearn_seed(ctx.seed, stream),
-    )
+    def __init__(self, *, gbdt_max_iter: int, gbdt_learning_rate: float, gbdt_max_leaf_nodes: int | None,
+                 gbdt_min_samples_leaf: int, gbdt_l2_regularization: float, gbdt_class_weight: str | dict | None,
+                 gbdt_early_stopping: str | bool) -> None:
+        self.gbdt = dict(max_iter=int(gbdt_max_iter), learning_rate=float(gbdt_learning_rate),
+                         max_leaf_nodes=gbdt_max_leaf_nodes, min_samples_leaf=int(gbdt_min_samples_leaf),
+                         l2_regularization=float(gbdt_l2_regularization), class_weight=gbdt_class_weight,
+                         early_stopping=gbdt_early_stopping)
+
+    def _classifier(self, ctx: Context, stream: str):
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return HistGradientBoostingClassifier(**self.gbdt, random_state=sklearn_seed(ctx.seed, stream))
 
 
 def _anomaly_probability(clf, x: np.ndarray) -> np.ndarray:
@@ -112,22 +115,23 @@ class IForest(Detector):
 
     name = "iforest"
 
+    def __init__(self, *, iforest_random_state: str, iforest_n_estimators: int, iforest_max_samples: str | int | float,
+                 iforest_max_features: int | float) -> None:
+        self.random_state = iforest_random_state
+        self.forest = dict(n_estimators=int(iforest_n_estimators), max_samples=iforest_max_samples,
+                           max_features=iforest_max_features)
+
     def fit(self, split: Split, ctx: Context) -> IForest:
         from sklearn.ensemble import IsolationForest
 
-        how = ctx.option("iforest_random_state", "substream")
+        how = self.random_state
         if how == "substream":
             random_state = sklearn_seed(ctx.seed, "iforest")
         elif how == "seed":
             random_state = int(ctx.seed) % 2**32
         else:
             raise ValueError(f"iforest_random_state must be 'substream' or 'seed', got {how!r}")
-        self.model = IsolationForest(
-            n_estimators=int(ctx.option("iforest_n_estimators", 100)),
-            max_samples=ctx.option("iforest_max_samples", "auto"),
-            max_features=ctx.option("iforest_max_features", 1.0),
-            random_state=random_state,
-        ).fit(_flat(split.train_target))
+        self.model = IsolationForest(**self.forest, random_state=random_state).fit(_flat(split.train_target))
         self.versions = _versions()
         return self
 
@@ -135,14 +139,14 @@ class IForest(Detector):
         return -self.model.decision_function(_flat(x))
 
 
-class GBDT(Detector):
+class GBDT(_Boosted):
     """HistGradientBoostingClassifier on all training rows with their 0/1 labels."""
 
     name = "gbdt"
 
     def fit(self, split: Split, ctx: Context) -> GBDT:
         y = _labels(split, self.name)
-        self.model = _classifier(ctx, "gbdt").fit(_flat(split.x_train), y)
+        self.model = self._classifier(ctx, "gbdt").fit(_flat(split.x_train), y)
         self.versions = _versions()
         return self
 
@@ -212,20 +216,24 @@ class OutlierFeatures:
         return feats
 
 
-class GBDTOD(Detector):
+class GBDTOD(_Boosted):
     """XGBOD-style: raw features + unsupervised detector scores → HistGradientBoostingClassifier."""
 
     name = "gbdt-od"
 
+    def __init__(self, *, gbdt_od_k: list[int], gbdt_od_iforest_n_estimators: int, **gbdt) -> None:
+        super().__init__(**gbdt)
+        self.ks = tuple(gbdt_od_k)
+        self.iforest_n_estimators = int(gbdt_od_iforest_n_estimators)
+
     def fit(self, split: Split, ctx: Context) -> GBDTOD:
         y = _labels(split, self.name)
         x = _flat(split.x_train)
-        ks: Any = ctx.option("gbdt_od_k", (5, 10, 20))
-        self.features = OutlierFeatures(tuple(ks), int(ctx.option("gbdt_od_iforest_n_estimators", 100)),
+        self.features = OutlierFeatures(self.ks, self.iforest_n_estimators,
                                         random_state=sklearn_seed(ctx.seed, "gbdt-od/iforest"))
         train_features = self.features.fit_transform(x)
         self.feature_names_ = [f"x{j}" for j in range(x.shape[1])] + self.features.names
-        self.model = _classifier(ctx, "gbdt-od/gbdt").fit(np.hstack([x, train_features]), y)
+        self.model = self._classifier(ctx, "gbdt-od/gbdt").fit(np.hstack([x, train_features]), y)
         self.versions = _versions()
         return self
 

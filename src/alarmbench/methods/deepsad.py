@@ -32,9 +32,10 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.loop import fit_epochs
-from alarmbench.methods.target_training import (
+from alarmbench.methods.base import Detector
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import fit_epochs
+from alarmbench.targets.training import (
     as_tensor,
     cached_state,
     keras_adam,
@@ -175,33 +176,39 @@ class _HypersphereDetector(Detector):
 
     stream = "deepsvdd"
 
-    def __init__(self) -> None:
+    def __init__(self, *, deepsad_recompute_center: bool) -> None:
+        self.recompute_center = deepsad_recompute_center
         self.phi: MappingNet | None = None
         self.train_center: Tensor | None = None  # c used during training
         self.center: Tensor | None = None  # c used for scoring (recomputed if the switch is on)
 
-    def _train(self, split: Split, ctx: Context, phi: MappingNet, center: Tensor, epochs: int, checkpoint) -> None:
+    @classmethod
+    def _train(cls, split: Split, ctx: Context, phi: MappingNet, center: Tensor, epochs: int, checkpoint) -> None:
         raise NotImplementedError
 
-    def _state(self, split: Split, ctx: Context, epochs: int, checkpoint) -> dict:
+    @classmethod
+    def _state(cls, split: Split, ctx: Context, epochs: int, checkpoint) -> dict:
         phi = MappingNet(pretrained_deepsvdd_ae(split, ctx)).to(ctx.device)
         center = compute_center(phi, split.train_target, ctx.device)
         # Seeded after the (possibly cached) pre-training, so φ's dropout draws do not depend on
         # whether the AE was trained in this process or loaded.
-        ctx.seed_torch(f"{self.stream}/train")
-        self._train(split, ctx, phi, center, epochs, checkpoint)
+        ctx.seed_torch(f"{cls.stream}/train")
+        cls._train(split, ctx, phi, center, epochs, checkpoint)
         return {"phi": phi.state_dict(), "center": center}
 
-    def _fitted_state(self, split: Split, ctx: Context, epochs: int) -> dict:
+    @classmethod
+    def _fitted_state(cls, split: Split, ctx: Context, epochs: int) -> dict:
         raise NotImplementedError
 
-    def fit(self, split: Split, ctx: Context, *, epochs: int = 100) -> _HypersphereDetector:
-        state = self._fitted_state(split, ctx, ctx.n_epochs(epochs))
+    paper_epochs = 100
+
+    def fit(self, split: Split, ctx: Context) -> _HypersphereDetector:
+        state = self._fitted_state(split, ctx, ctx.n_epochs(self.paper_epochs))
         phi = MappingNet(deepsvdd_target(sample_shape(split), _dims(ctx.hparams.encoder))).to(ctx.device)
         phi.load_state_dict(state["phi"])
         self.phi = phi.eval()
         self.train_center = state["center"].to(ctx.device)
-        if ctx.option("deepsad_recompute_center", True):
+        if self.recompute_center:
             self.center = compute_center(phi, split.train_target, ctx.device)
         else:
             self.center = self.train_center
@@ -222,14 +229,16 @@ class DeepSAD(_HypersphereDetector):
     name = "deepsad"
     stream = "deepsad"
 
-    def _train(self, split, ctx, phi, center, epochs, checkpoint):
+    @classmethod
+    def _train(cls, split, ctx, phi, center, epochs, checkpoint):
         x = as_tensor(split.x_train, ctx)
         semi = torch.where(torch.as_tensor(split.a_train, device=ctx.device) > 0, -1.0, 1.0)
-        train_mapping(phi, center, x, semi, ctx, stream=self.stream, epochs=epochs, checkpoint=checkpoint)
+        train_mapping(phi, center, x, semi, ctx, stream=cls.stream, epochs=epochs, checkpoint=checkpoint)
 
-    def _fitted_state(self, split, ctx, epochs):
+    @classmethod
+    def _fitted_state(cls, split, ctx, epochs):
         # Depends on the known anomalies: a per-cell checkpoint (the loop removes it when done).
-        return self._state(split, ctx, epochs, ctx.checkpoint(self.stream))
+        return cls._state(split, ctx, epochs, ctx.checkpoint(cls.stream))
 
 
 class DeepSVDD(_HypersphereDetector):
@@ -238,15 +247,18 @@ class DeepSVDD(_HypersphereDetector):
     name = "deepsvdd"
     stream = "deepsvdd"
 
-    def _train(self, split, ctx, phi, center, epochs, checkpoint):
+    @classmethod
+    def _train(cls, split, ctx, phi, center, epochs, checkpoint):
         x = as_tensor(split.train_target, ctx)
-        train_mapping(phi, center, x, None, ctx, stream=self.stream, epochs=epochs, checkpoint=checkpoint)
+        train_mapping(phi, center, x, None, ctx, stream=cls.stream, epochs=epochs, checkpoint=checkpoint)
 
-    def _fitted_state(self, split, ctx, epochs):
+    @classmethod
+    def _fitted_state(cls, split, ctx, epochs):
         # Depends only on the normal training rows: stored like a shared target.
-        return cached_state(ctx, "deepsvdd", lambda checkpoint: self._state(split, ctx, epochs, checkpoint))
+        return cached_state(ctx, "deepsvdd", lambda checkpoint: cls._state(split, ctx, epochs, checkpoint))
 
 
-def train_deepsvdd_target(split: Split, ctx: Context) -> DeepSVDD:
-    """The shared Deep SVDD target (catalog): Deep SVDD is unsupervised, so its fit is the target."""
-    return DeepSVDD().fit(split, ctx)
+def train_deepsvdd_target(split: Split, ctx: Context) -> None:
+    """The shared Deep SVDD target (catalog): Deep SVDD is unsupervised, so its fitted state (φ and
+    the training centre) is the target; the scoring centre is the method's option, not the target's."""
+    DeepSVDD._fitted_state(split, ctx, ctx.n_epochs(DeepSVDD.paper_epochs))

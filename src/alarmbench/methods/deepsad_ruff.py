@@ -49,8 +49,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.loop import fit_epochs
+from alarmbench.methods.base import Detector
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import fit_epochs
 
 __all__ = [
     "BN_EPS",
@@ -175,19 +176,17 @@ class DeepSADRuff(Detector):
 
     name = "deepsad-ruff"
 
-    def __init__(self) -> None:
+    def __init__(self, *, deepsad_ruff_pretrain_epochs: int, deepsad_ruff_epochs: int, deepsad_ruff_lr: float,
+                 deepsad_ruff_ae_lr: float, deepsad_ruff_milestones: list[int], deepsad_ruff_weight_decay: float,
+                 deepsad_ruff_ae_weight_decay: float, deepsad_ruff_eta: float, deepsad_ruff_batch_size: int,
+                 deepsad_ruff_dims: list[int] | None) -> None:
+        if deepsad_ruff_eta <= 0:
+            raise ValueError(f"method_options.deepsad-ruff.deepsad_ruff_eta: {deepsad_ruff_eta!r} must be > 0")
+        # The options without their prefix, as the fit reads them.
+        self.options = {k.removeprefix("deepsad_ruff_"): v for k, v in locals().items() if k.startswith("deepsad_ruff_")}
         self.net: RuffMLP | None = None
         self.center: Tensor | None = None
         self.ae: RuffAutoencoder | None = None  # the pre-trained autoencoder φ started from
-
-    def _options(self, ctx: Context) -> dict:
-        o = {k: ctx.option(f"deepsad_ruff_{k}", v) for k, v in (
-            ("pretrain_epochs", 150), ("epochs", 150), ("lr", 1e-4), ("ae_lr", 1e-4), ("milestones", [50]),
-            ("weight_decay", 0.5e-6), ("ae_weight_decay", 0.5e-3), ("eta", 1.0), ("batch_size", 128),
-            ("dims", None))}
-        if o["eta"] <= 0:
-            raise ValueError(f"method_options.deepsad-ruff.deepsad_ruff_eta: {o['eta']!r} must be > 0")
-        return o
 
     def _fit_loop(self, model: nn.Module, loss_of, n: int, ctx: Context, *, stream: str, lr: float,
                   weight_decay: float, epochs: int, milestones: list[int], batch_size: int) -> None:
@@ -211,7 +210,7 @@ class DeepSADRuff(Detector):
         model.eval()
 
     def fit(self, split: Split, ctx: Context) -> DeepSADRuff:
-        o = self._options(ctx)
+        o = self.options
         x = torch.as_tensor(np.ascontiguousarray(split.x_train.reshape(len(split.x_train), -1)),
                             dtype=torch.float32, device=ctx.device)
         if len(x) < 2:

@@ -27,8 +27,9 @@ import torch
 from torch import Tensor, nn
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
-from alarmbench.methods.loop import GeneratorState, fit_epochs
+from alarmbench.methods.base import Detector, NoKnownAnomaliesError
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import GeneratorState, fit_epochs
 from alarmbench.nets.keras import glorot_init_
 
 __all__ = ["BestWeights", "DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "deviation_loss"]
@@ -112,6 +113,9 @@ class DevNet(Detector):
     batches_per_epoch = 20
     paper_epochs = 50
 
+    def __init__(self, *, devnet_fixed_reference: bool) -> None:
+        self.fixed_reference = devnet_fixed_reference
+
     def fit(self, split: Split, ctx: Context) -> DevNet:
         device = ctx.device
         labels = np.asarray(split.a_train).astype(bool)
@@ -129,7 +133,7 @@ class DevNet(Detector):
         opt = torch.optim.RMSprop(self.net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         batch_gen = ctx.torch_generator(f"{self.name}/batches")
         ref_gen = ctx.torch_generator(f"{self.name}/reference")
-        fixed = bool(ctx.option("devnet_fixed_reference", True))
+        fixed = bool(self.fixed_reference)
         reference = torch.randn(N_REFERENCE, generator=ref_gen).to(device) if fixed else None
         best = BestWeights(self.net)
 

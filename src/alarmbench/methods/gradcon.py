@@ -12,8 +12,8 @@ loss; zero before the first batch, when the gradient term is skipped), S = −co
 Score (inference mode, per sample): MSE(f(x), x) + 0.12 · (1/K) Σ_ℓ S(∂MSE(x)/∂W_ℓ, A_ℓ),
 computed for a whole chunk at once with torch.func (vmap over grad_and_value).
 
-`ctx.option("gradcon_cosine", ...)`:
-  "elementwise" (default, the published numbers): the original reshapes the gradients to (n, 1)
+Option `gradcon_cosine` (a constructor parameter; its default in methods/catalog.py):
+  "elementwise" (the default, the published numbers): the original reshapes the gradients to (n, 1)
     before Keras' cosine, whose reduction axis is the size-1 last axis, so every ELEMENT is
     l2-normalised on its own (tf.math.l2_normalize: v·rsqrt(max(v², 1e-12)) = v/max(|v|, 1e-6))
     and S = −mean_i s(g_i)·s(A_i), a negative sign-agreement ratio.
@@ -34,9 +34,12 @@ from torch import Tensor, nn
 from torch.func import functional_call, grad_and_value, vmap
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
-from alarmbench.methods.loop import fit_epochs
-from alarmbench.methods.target_training import as_tensor, cached_state, keras_adam, sample_shape
+from alarmbench.methods.base import Detector
+from alarmbench.methods.catalog import METHODS
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import fit_epochs
+from alarmbench.targets.files import gradcon_stem
+from alarmbench.targets.training import as_tensor, cached_state, keras_adam, sample_shape
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.targets import r2ad2_target
 
@@ -55,7 +58,8 @@ __all__ = [
 TRAIN_WEIGHT = 0.03  # weight of the gradient term in the training loss
 SCORE_WEIGHT = 0.12  # weight of the gradient term in the anomaly score
 L2_EPSILON = 1e-12  # tf.math.l2_normalize's epsilon (on the squared norm)
-COSINE_VARIANTS = ("elementwise", "layer")
+# Declared, with the default, in methods/catalog.py (option gradcon_cosine).
+COSINE_VARIANTS = next(o.choices for o in METHODS["gradcon"].options if o.name == "gradcon_cosine")
 
 _KERNEL_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
@@ -66,7 +70,7 @@ def _l2_normalize(v: Tensor, dim: int | None) -> Tensor:
     return v * torch.rsqrt(torch.clamp_min(sq, L2_EPSILON))
 
 
-def gradient_similarity(g: Tensor, a: Tensor, variant: str = "elementwise") -> Tensor:
+def gradient_similarity(g: Tensor, a: Tensor, variant: str) -> Tensor:
     """S(g, A) = Keras cosine-similarity loss (−cosine) between two gradients of one layer.
 
     elementwise: −mean_i(s(g_i)·s(A_i)), s(v) = v / max(|v|, 1e-6) (the original's (n, 1) reshape);
@@ -119,11 +123,14 @@ class GradCon(Detector):
 
     name = "gradcon"
 
-    def __init__(self, *, score_chunk: int = 2048) -> None:
-        self.score_chunk = int(score_chunk)
+    score_chunk = 2048  # rows per scoring chunk (memory only: the scores are the same)
+
+    def __init__(self, *, gradcon_cosine: str) -> None:
+        if gradcon_cosine not in COSINE_VARIANTS:
+            raise ValueError(f"unknown gradcon_cosine {gradcon_cosine!r}; expected one of {COSINE_VARIANTS}")
+        self.variant = str(gradcon_cosine)
         self.model: TargetNet | None = None
         self.running: RunningGradient | None = None
-        self.variant = "elementwise"
         self.kernel_names: list[str] = []
 
     # --- training -------------------------------------------------------------------------------
@@ -136,9 +143,6 @@ class GradCon(Detector):
         return model, running
 
     def fit(self, split: Split, ctx: Context, *, epochs: int = 100) -> GradCon:
-        self.variant = str(ctx.option("gradcon_cosine", "elementwise"))
-        if self.variant not in COSINE_VARIANTS:
-            raise ValueError(f"unknown gradcon_cosine {self.variant!r}; expected one of {COSINE_VARIANTS}")
         n_epochs = ctx.n_epochs(epochs)
 
         def train(checkpoint):
@@ -148,7 +152,7 @@ class GradCon(Detector):
                           epochs=n_epochs, kernel_names=self.kernel_names, checkpoint=checkpoint)
             return {"model": model.state_dict(), "running": running.state_dict()}
 
-        state = cached_state(ctx, f"gradcon_{self.variant}", train)
+        state = cached_state(ctx, gradcon_stem(self.variant), train)
         self.model, self.running = self._build(split, ctx)
         self.model.load_state_dict(state["model"])
         self.running.load_state_dict(state["running"])
@@ -234,6 +238,6 @@ def train_gradcon(model: TargetNet, running: RunningGradient, x: Tensor, ctx: Co
     return optimizer
 
 
-def train_gradcon_target(split: Split, ctx: Context) -> GradCon:
+def train_gradcon_target(split: Split, ctx: Context, *, gradcon_cosine: str) -> GradCon:
     """The shared GradCon target (catalog): GradCon is unsupervised, so its fit is the target."""
-    return GradCon().fit(split, ctx)
+    return GradCon(gradcon_cosine=gradcon_cosine).fit(split, ctx)

@@ -44,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.base import Context, Detector
+from alarmbench.methods.base import Detector
+from alarmbench.runtime.context import Context
 from alarmbench.rng import substream_seed
 
 __all__ = ["MODES", "PREFIX", "NonFiniteScoresError", "PyODDetector", "PyODNotInstalledError", "needs_labels",
@@ -113,19 +114,23 @@ def _flat(x: np.ndarray) -> np.ndarray:
 class PyODDetector(Detector):
     """Adapter for one PyOD detector class; `build_method("pyod:<Class>")` creates it."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, *, pyod_mode: str | None, pyod_kwargs: dict, **per_class) -> None:
+        """`pyod_mode` (None: semi-supervised for a class that needs labels, else unsup-normal) and
+        `pyod_kwargs`, each overridden for this class by `pyod_mode:<Class>` / `pyod_kwargs:<Class>`
+        in `per_class` (the options of other classes are ignored: a config may list several)."""
         spec = spec.removeprefix(PREFIX)
         if not re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*", spec):
             raise KeyError(f"bad PyOD method name {PREFIX}{spec!r}: expected pyod:<Class> or pyod:<module>.<Class>")
         self.spec = spec
         self.class_name = spec.rpartition(".")[2]
         self.name = f"{PREFIX}{spec}"
+        self.mode_option = per_class.get(f"pyod_mode:{self.class_name}", pyod_mode)
+        self.kwargs_option = {**(pyod_kwargs or {}), **(per_class.get(f"pyod_kwargs:{self.class_name}") or {})}
 
     def fit(self, split: Split, ctx: Context) -> PyODDetector:
         cls = resolve_class(self.spec)
         labelled = needs_labels(cls)
-        default = ctx.option("pyod_mode", "semi" if labelled else "unsup-normal")
-        mode = ctx.option(f"pyod_mode:{self.class_name}", default)
+        mode = self.mode_option or ("semi" if labelled else "unsup-normal")
         if mode not in MODES:
             raise ValueError(f"{self.name}: pyod_mode must be one of {MODES}, got {mode!r}")
         if labelled and mode != "semi":
@@ -134,8 +139,7 @@ class PyODDetector(Detector):
             raise ValueError(f"{self.name}: {cls.__name__} ignores labels, so pyod_mode 'semi' would silently be "
                              f"unsupervised; use 'unsup-normal' or 'unsup-all'")
 
-        kwargs: dict[str, Any] = dict(ctx.option("pyod_kwargs", {}) or {})
-        kwargs.update(ctx.option(f"pyod_kwargs:{self.class_name}", {}) or {})
+        kwargs: dict[str, Any] = dict(self.kwargs_option)
         seed = substream_seed(ctx.seed, f"pyod/{self.class_name}") % 2**32
         init = inspect.signature(cls.__init__).parameters
         for key in ("random_state", "random_seed"):

@@ -14,25 +14,30 @@ import torch
 
 from alarmbench.data.splits import Split
 from alarmbench.features.gradients import PerSampleGradients
-from alarmbench.methods.base import Context, Detector, counterexamples
-from alarmbench.methods.loop import GeneratorState, fit_epochs
-from alarmbench.methods.target_training import as_tensor, keras_adam, sample_shape, snapshot_family, step_block
+from alarmbench.methods.base import Detector, counterexamples
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import GeneratorState, fit_epochs
+from alarmbench.targets.training import as_tensor, keras_adam, sample_shape, snapshot_family, step_block
 from alarmbench.nets.alarms import R2AD2Alarm
 from alarmbench.nets.keras import keras_bce
 from alarmbench.nets.targets import r2ad2_target
 
 
 class R2AD2(Detector):
-    def __init__(self, k: int = 3) -> None:
+    def __init__(self, k: int, *, fresh_optimizer_at_snapshots: bool, holdout_redraw: bool,
+                 snapshots_per_k: bool) -> None:
+        """`k` snapshots; the options as methods/catalog.py declares them (build_method fills their defaults)."""
         if not 1 <= k <= 4:
             raise ValueError(f"R2-AD2 uses 1 to 4 snapshots, got {k}")
         self.k = k
         self.name = "r2ad2" if k == 3 else f"r2ad2-{k}"
+        self.chain_options = {"snapshots_per_k": snapshots_per_k, "holdout_redraw": holdout_redraw,
+                              "fresh_optimizer_at_snapshots": fresh_optimizer_at_snapshots}
 
     def fit(self, split: Split, ctx: Context) -> "R2AD2":
         self.device = ctx.device
         shape = sample_shape(split)
-        snapshots = snapshot_family(split, ctx, self.k)
+        snapshots = snapshot_family(split, ctx, self.k, **self.chain_options)
         self.gradients = PerSampleGradients(r2ad2_target(shape, ctx.hparams.encoder), snapshots, device=ctx.device)
         self.cache = ctx
         # The workflow's cache holds the 4-snapshot chain's gradients: GAA-k reads the first k, in

@@ -107,7 +107,7 @@ def _r2ad2_step(p: int, k: int, b: int, dims: Sequence[int]):
     """One mini-batch of R2AD2.fit's loop (alarm step on real + counter-example rows, BN step)."""
     import torch
 
-    from alarmbench.methods.target_training import keras_adam, step_block
+    from alarmbench.targets.training import keras_adam, step_block
     from alarmbench.nets.alarms import R2AD2Alarm
     from alarmbench.nets.keras import keras_bce
 

@@ -13,6 +13,7 @@ from alarmbench.data import registry
 from alarmbench.data.spec import HyperParams, default_hparams
 from alarmbench.data.splits import Split
 from alarmbench.fileio import sha256_file
+from alarmbench.runopts import RunSettings
 from alarmbench.stagelog import describe_split
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir
                 work_dir: str | Path | None = None, features: dict | None = None, user: dict | None = None,
                 fingerprint: str = "", trains: frozenset[str] | None = frozenset(), progress: bool = False,
                 method: str | None = None):
-    """A `methods.Context` for one job; `run` holds epochs, device, precision, threads, options and
-    the checkpoint interval.
+    """A `runtime.context.Context` for one job; `run` is its run mapping (`runopts.RunSettings`:
+    epochs, device, precision, threads, options, the checkpoint interval …, defaults filled there).
 
     `trains`: the shared targets (file stems) the job may train; the empty default reads every
     target as an input. `method`: the fit's method; a CPU-only one runs on the CPU whatever
@@ -70,37 +71,35 @@ def job_context(split: Split, *, dataset: str, seed: int, run: dict, targets_dir
     and of the feature caches the job reads.
     """
     from alarmbench.methods import cpu_only
-    from alarmbench.methods.base import DEFAULT_CHECKPOINT_EVERY_S, Context
+    from alarmbench.runtime.context import Context
 
-    precision = run.get("precision", "tf32")
-    every_s = float(run.get("checkpoint_every_s", DEFAULT_CHECKPOINT_EVERY_S))
-    if every_s < 0:
-        raise ValueError(f"run.checkpoint_every_s must be ≥ 0 seconds, got {every_s}")
+    settings = RunSettings.from_run(run)
+    precision, every_s = settings.precision, float(settings.checkpoint_every_s)
     if method and cpu_only(method):
         # The scikit-learn baselines never touch torch: importing it would cost their job ≈ 3 s CPU.
-        device, name, threads = "cpu", "", int(run.get("threads", 1))
+        device, name, threads = "cpu", "", int(settings.threads)
     else:
         import torch
 
         from alarmbench.device import resolve_device, set_precision
 
-        torch.set_num_threads(int(run.get("threads", 1)))
+        torch.set_num_threads(int(settings.threads))
         set_precision(precision)
-        device = resolve_device(run.get("device"))
+        device = resolve_device(settings.device)
         name = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
         threads = torch.get_num_threads()
     log.info("device %s%s, precision %s, torch threads %d, epochs %s, checkpoint every %g s", device, name,
-             precision, threads, run.get("epochs") or "the papers'", every_s)
+             precision, threads, settings.epochs or "the papers'", every_s)
     log.info("split: %s", describe_split(split))
     hparams = hparams_for(dataset, split, user)
     log.info("hyperparameters: %s", hparams)
     for kind, parts in (features or {}).items():
         log.info("features %s: %s", kind, ", ".join(f"{p} {describe_cache(d)}" for p, d in parts.items()))
     return Context(hparams=hparams, seed=seed, device=device,
-                   epochs=run.get("epochs"), options=dict(run.get("options", {})),
+                   epochs=settings.epochs, options=dict(settings.options),
                    work_dir=Path(work_dir) if work_dir else None,
                    targets_dir=Path(targets_dir) if targets_dir else None,
                    features={k: {p: Path(v) for p, v in parts.items()} for k, parts in (features or {}).items()},
-                   feature_memory_bytes=int(float(run.get("feature_memory_gb", 4)) * 2**30), precision=precision,
+                   feature_memory_bytes=int(float(settings.feature_memory_gb) * 2**30), precision=precision,
                    fingerprint=fingerprint, trains=trains, progress=progress, checkpoint_every_s=every_s,
                    threads=threads)

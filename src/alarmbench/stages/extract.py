@@ -11,7 +11,8 @@ from tqdm import tqdm
 
 from alarmbench.data.splits import Split
 from alarmbench.features.cache import FeatureCacheWriter, checkpoint_sources
-from alarmbench.methods.catalog import FEATURES
+from alarmbench.methods.catalog import FEATURES, target_options
+from alarmbench.runopts import RunSettings
 from alarmbench.stages.context import job_context
 from alarmbench.stagelog import timed
 from alarmbench.stages.timing import write_feature_seconds
@@ -27,7 +28,7 @@ def extract_stage(*, split_npz: str, dataset: str, seed: int, kind: str, run: di
     with timed(log, "load split"):
         split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=Path(target).parent, user=user)
-    write_features(split, ctx, kind, out_dirs, dtype=run.get("feature_dtype", "float16"), sources=[target])
+    write_features(split, ctx, kind, out_dirs, dtype=RunSettings.from_run(run).feature_dtype, sources=[target])
     write_feature_seconds(out_dirs, kind, time.perf_counter() - start)  # the job's seconds, in each part
 
 
@@ -41,7 +42,7 @@ def write_features(split: Split, ctx, kind: str, out_dirs: dict[str, str], *, dt
     module, function = FEATURES[kind].extractor.split(":")
     rows = getattr(importlib.import_module(f"alarmbench.features.{module}"), function)
     with timed(log, "load target"):
-        row_shape, names, chunks = rows(split, ctx)
+        row_shape, names, chunks = rows(split, ctx, **target_options(FEATURES[kind].target, ctx.options))
     for part, out in out_dirs.items():
         x = getattr(split, f"x_{part}")
         began = time.perf_counter()

@@ -31,7 +31,7 @@ def fit_and_score(split: Split, method: str, ctx, upstream: dict | None = None) 
     from alarmbench import __version__
     from alarmbench.methods import build_method
 
-    detector = build_method(method)
+    detector = build_method(method, **ctx.options)
     start, cpu = time.perf_counter(), time.process_time()
     detector.fit(split, ctx)
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu

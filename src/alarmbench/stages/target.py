@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from alarmbench.data.splits import Split
-from alarmbench.methods.catalog import TARGETS
+from alarmbench.methods.catalog import TARGETS, target_options
 from alarmbench.stages.context import job_context, job_fingerprint
 from alarmbench.stages.timing import write_target_seconds
 from alarmbench.stagelog import timed
@@ -23,14 +23,14 @@ def train_target_stage(*, split_npz: str, dataset: str, seed: int, target: str, 
     start = time.perf_counter()
     decl = TARGETS[target]
     module, function = decl.trainer.split(":")
-    trainer = getattr(importlib.import_module(f"alarmbench.methods.{module}"), function)
+    trainer = getattr(importlib.import_module(module), function)
     log.info("train_target: %s (%s) of data set %s, seed %d, into %s", target, decl.trainer, dataset, seed, out)
     with timed(log, "load split"):
         split = Split.load(split_npz)
     ctx = job_context(split, dataset=dataset, seed=seed, run=run, targets_dir=Path(out).parent, user=user,
                       fingerprint=job_fingerprint(code, run, [split_npz, *inputs]), trains=frozenset({Path(out).stem}))
     with timed(log, f"train and store {target}"):
-        trainer(split, ctx)
+        trainer(split, ctx, **target_options(target, ctx.options))
     if not Path(out).exists():
         raise RuntimeError(f"training target {target!r} ({decl.trainer}) did not produce {out}: its file name in "
                            f"methods/catalog.py and the name its trainer stores must agree")

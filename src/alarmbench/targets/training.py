@@ -23,10 +23,11 @@ import torch.nn.functional as F
 from alarmbench.data.splits import Split
 from alarmbench.errors import DamagedFileError
 from alarmbench.fileio import load_torch, save_torch
-from alarmbench.methods.base import Context
-from alarmbench.methods.loop import Checkpoint, fit_epochs
+from alarmbench.runtime.context import Context
+from alarmbench.runtime.loop import Checkpoint, fit_epochs
 from alarmbench.nets.base import TargetNet
 from alarmbench.nets.targets import r2ad2_target
+from alarmbench.targets.files import snapshot_chain_stem, snapshot_chain_tag
 
 log = logging.getLogger(__name__)
 
@@ -150,19 +151,21 @@ def trained_ae(split: Split, ctx: Context, *, epochs: int = 100) -> TargetNet:
     return model.eval()
 
 
-def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int = 5) -> list[dict]:
+def snapshot_family(split: Split, ctx: Context, k: int, *, snapshots_per_k: bool, fresh_optimizer_at_snapshots: bool,
+                    holdout_redraw: bool, t0: int = 10, t: int = 5) -> list[dict]:
     """θ(T0), θ(T0+T), …: k frozen snapshots of R2-AD2's target (docs/methods.md#r2ad2-snapshots).
 
     T0 epochs on the 75 % hold-out, then a fresh Adam (Keras does not restore optimiser slots from
     the saved GAA-AE) carried through the T-epoch segments. By default one chain of 4 serves every
     k (GAA-k uses its first k snapshots); `snapshots_per_k` retrains a chain per k as the original
-    does, `holdout_redraw` trains the segments on a stored re-draw of the hold-out instead of T0's.
+    does, `holdout_redraw` trains the segments on a stored re-draw of the hold-out instead of T0's
+    (the R2-AD2 options of methods/catalog.py, which holds their defaults).
     """
-    per_k = bool(ctx.option("snapshots_per_k", False))
+    per_k = bool(snapshots_per_k)
     length = k if per_k else max(k, 4)
-    fresh = bool(ctx.option("fresh_optimizer_at_snapshots", True))
-    redraws = split.extra.get("holdout_redraws") if ctx.option("holdout_redraw", False) else None
-    if ctx.option("holdout_redraw", False) and (redraws is None or len(redraws) == 0):
+    fresh = bool(fresh_optimizer_at_snapshots)
+    redraws = split.extra.get("holdout_redraws") if holdout_redraw else None
+    if holdout_redraw and (redraws is None or len(redraws) == 0):
         # Never a silent single draw when the re-draw was asked for.
         raise ValueError("option holdout_redraw is on but the split stores no hold-out re-draw; build it with "
                          "protocol.holdout_redraws ≥ 1 (SplitParams.holdout_redraws)")
@@ -187,7 +190,8 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
                                    keep_checkpoint=True)
         return {"model": model.state_dict(), "optimizer": opt.state_dict()}
 
-    tag = (f"k{k}" if per_k else "k4") + ("" if fresh else "_carry") + ("" if redraws is None else "_redraw")
+    naming = {"k": k, "per_k": per_k, "fresh": fresh, "redraw": redraws is not None}
+    tag, stem = snapshot_chain_tag(**naming), snapshot_chain_stem(**naming)  # the segments' streams, its file
 
     def train_chain(checkpoint: Checkpoint | None) -> dict:
         # T0 and every segment keep their finished checkpoints until the chain is stored, so an
@@ -210,10 +214,12 @@ def snapshot_family(split: Split, ctx: Context, k: int, *, t0: int = 10, t: int 
                 part.unlink()
         return {"snapshots": snaps}
 
-    chain = cached_state(ctx, f"gaa_snapshots_{tag}", train_chain)["snapshots"]
+    chain = cached_state(ctx, stem, train_chain)["snapshots"]
     return chain[:k]
 
 
-def snapshot_chain(split: Split, ctx: Context) -> list[dict]:
+def snapshot_chain(split: Split, ctx: Context, *, fresh_optimizer_at_snapshots: bool,
+                   holdout_redraw: bool) -> list[dict]:
     """The shared 4-snapshot chain (catalog target `gaa`): GAA-k reads its first k snapshots."""
-    return snapshot_family(split, ctx, 4)
+    return snapshot_family(split, ctx, 4, snapshots_per_k=False,
+                           fresh_optimizer_at_snapshots=fresh_optimizer_at_snapshots, holdout_redraw=holdout_redraw)

@@ -15,6 +15,15 @@ CPU is the Snakemake process's user + system time (`resource.getrusage(RUSAGE_CH
 loaded machine inflates far less than wall time. The no-op rerun: every output of the dry run is
 created (one mtime for all, so no timestamp triggers either side), then `snakemake -n` again; this
 reads no job metadata (none was written), so it is the DAG build over existing files.
+
+At the end, every target of issue 25 next to its value: the dry-run ratios, the no-op ratio, the
+no-op wall time of the default suite (`--finished DIR`: `snakemake -n` in the directory of a
+finished default run, its job metadata read as a real rerun reads it; otherwise the default
+config's outputs created as above), the per-job start-up (`--startup`: `suite_time.py --startup`)
+and the default suite's wall time (`--suite-log`: the Snakemake log of a run of the README's main
+command, read by `suite_time.py`). One command for all of them:
+
+    python benchmarks/dag_overhead.py --startup --finished DIR --suite-log DIR/.snakemake/log/<run>.snakemake.log
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
@@ -54,11 +64,15 @@ print("PATTERNS" + json.dumps(rules))
 """
 
 
+LAST_WALL = [0.0]  # wall seconds of the last cpu_of command
+
+
 def cpu_of(cmd: list[str], cwd: Path, env: dict) -> tuple[float, str]:
-    """(user + system CPU seconds of `cmd` and its children, its output)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """(user + system CPU seconds of `cmd` and its children, its output); its wall time in LAST_WALL."""
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_WALL[0] = time.perf_counter() - start
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} in {cwd} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), out.stdout + out.stderr
@@ -131,6 +145,21 @@ def baseline_snakefile(patterns: dict, jobs: list[dict]) -> tuple[str, dict]:
     return "\n".join(lines), lookup
 
 
+def prepared_labels(path: Path, dataset: str) -> None:
+    """A prepared table holding only what the DAG build reads of it: each row's class and whether
+    it is an official test row, as the registry documents them."""
+    import numpy as np
+
+    from alarmbench.data.registry import REGISTRY
+
+    shape = REGISTRY[dataset].shape
+    test = dict(shape.test_class_rows or {})
+    labels = [c for c, n in shape.class_rows.items() for _ in range(n)]
+    is_test = [i < test.get(c, 0) for c, n in shape.class_rows.items() for i in range(n)]
+    with path.open("wb") as f:
+        np.savez(f, labels=np.array(labels), is_test=np.array(is_test, bool))
+
+
 def create_outputs(work: Path, jobs: list[dict]) -> None:
     """Every output of the dry run, with one mtime (a finished run, as far as files go)."""
     made = []
@@ -142,6 +171,8 @@ def create_outputs(work: Path, jobs: list[dict]) -> None:
                 path.mkdir(exist_ok=True)
             elif path.name == "manifest.json":  # the workflow reads a fetched manifest's file hashes
                 path.write_text('{"files": {}}')
+            elif job["rule"] == "prepare":  # the pollution check reads a prepared table's labels
+                prepared_labels(path, job["wildcards"]["dataset"])
             else:
                 path.touch()
             made.append(path)
@@ -185,13 +216,59 @@ def measure(label: str, code: Path, scratch: Path, seeds: int, patterns: dict | 
     return row, jobs
 
 
+NOOP_WALL_TARGET = 3.0  # s: a no-op rerun of the default suite
+SUITE_TARGET = 6 * 60  # s: the default suite's wall time
+
+
+def default_noop(code: Path, scratch: Path, finished: Path | None) -> tuple[float, float, str]:
+    """(wall s, CPU s, what was measured) of `snakemake -n` over a finished default suite."""
+    if finished is not None:
+        cpu, text = dry_run(finished, env_for(code / "src"))
+        what = f"in {finished}"
+    else:
+        work = scratch / "default-noop"
+        shutil.copytree(code, work, ignore=shutil.ignore_patterns("src"))
+        _, text = dry_run(work, env_for(code / "src"), "--forceall")
+        create_outputs(work, parse_jobs(text))
+        cpu, text = dry_run(work, env_for(code / "src"))
+        what = "default config, outputs created (no job metadata)"
+    if "Nothing to be done" not in text:
+        raise RuntimeError(f"the no-op rerun ({what}) would run jobs:\n{text[-2000:]}")
+    return LAST_WALL[0], cpu, what
+
+
+def startup_lines(src: Path) -> list[tuple[str, str, str, str]]:
+    """suite_time.py --startup's rows: (what, value, goal, met/MISSED)."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite_time.py"), "--startup", "--src", str(src)],
+                         capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        if m := re.match(r"per-job start-up, (.+?): ([0-9.]+ s CPU).*target (≤ [0-9.]+ s): (\w+)", line):
+            rows.append((f"per-job start-up, {m.group(1)}", m.group(2), m.group(3), m.group(4)))
+    return rows
+
+
+def suite_line(log: Path) -> tuple[str, str, str, str]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from suite_time import hms, log_span
+
+    first, last, _, _ = log_span(log)
+    wall = (last - first).total_seconds()
+    return ("default suite (README's main command), wall", f"{hms(wall)} ({log.name})", "≤ 0:06:00",
+            "met" if wall <= SUITE_TARGET else "MISSED")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", type=int, nargs="+", default=[1000, 5000, 20000], help="about this many jobs")
     ap.add_argument("--before", metavar="REV", help="also measure this git revision (e.g. main), same run")
     ap.add_argument("--noop-at", type=int, default=5000, help="the scale whose no-op rerun is measured")
+    ap.add_argument("--finished", type=Path, metavar="DIR", help="a finished run of the default suite: its no-op")
+    ap.add_argument("--startup", action="store_true", help="also run suite_time.py --startup (each variant)")
+    ap.add_argument("--suite-log", type=Path, metavar="LOG", help="the Snakemake log of a default-suite run")
     args = ap.parse_args(argv)
 
+    targets: list[tuple[str, str, str, str]] = []  # (what, value, goal, met), in the order printed
     with tempfile.TemporaryDirectory(prefix="dag_overhead-") as tmp:
         scratch = Path(tmp)
         after = tree(None, scratch / "code-after")
@@ -218,11 +295,33 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"baseline built {r['baseline_jobs']} jobs, the workflow {r['jobs']}")
                 ratio = r["workflow_cpu"] / r["baseline_cpu"]
                 noop = ""
+                label = f" [{r['variant']}]" if before is not None else ""
+                targets.append((f"dry run at {r['jobs']:,} jobs, CPU vs plain Snakemake{label}", f"{ratio:.2f}×",
+                                f"≤ {TARGET_RATIO}×", "met" if ratio <= TARGET_RATIO else "MISSED"))
                 if "workflow_noop_cpu" in r:
                     nr = r["workflow_noop_cpu"] / r["baseline_noop_cpu"]
                     noop = f" {r['workflow_noop_cpu']:>11.1f} {r['baseline_noop_cpu']:>14.1f} {nr:>10.2f}×"
+                    targets.append((f"no-op rerun at {r['jobs']:,} jobs, CPU vs plain Snakemake{label}",
+                                    f"{nr:.2f}×", f"≤ {TARGET_RATIO}×", "met" if nr <= TARGET_RATIO else "MISSED"))
                 print(f"{r['variant']:<8} {r['jobs']:>6} {r['workflow_cpu']:>13.1f} {r['baseline_cpu']:>14.1f} "
                       f"{ratio:>5.2f}× {'met' if ratio <= TARGET_RATIO else 'MISSED':>7}{noop}", flush=True)
+        for label, code in [("after", after), *([("before", before)] if before is not None else [])]:
+            wall, cpu, what = default_noop(code, scratch, args.finished if label == "after" else None)
+            tag = f" [{label}]" if before is not None else ""
+            targets.append((f"no-op rerun of the default suite, wall{tag}", f"{wall:.1f} s ({cpu:.1f} s CPU; {what})",
+                            f"≤ {NOOP_WALL_TARGET:.0f} s", "met" if wall <= NOOP_WALL_TARGET else "MISSED"))
+            if args.startup:
+                targets += [(f"{w}{tag}", v, g, m) for w, v, g, m in startup_lines(code / "src")]
+    if args.suite_log:
+        targets.append(suite_line(args.suite_log))
+    width = max(len(t[0]) for t in targets)
+    vwidth = max(len(t[1]) for t in targets)
+    print(f"\nissue 25's targets (load average now {os.getloadavg()[0]:.1f}; wall times on a loaded machine "
+          f"overstate an idle one's):")
+    for what, value, goal, met in targets:
+        print(f"  {what:<{width}}  {value:<{vwidth}}  {goal:<9}  {met}")
+    if not args.suite_log:
+        print("  default suite wall: not measured here (--suite-log LOG of a run of the README's main command)")
     return 0
 
 

@@ -131,7 +131,9 @@ def test_jobs_claim_the_gpu_only_where_they_run_on_one(workflow):
                     env={"ALARMBENCH_CODE_ROOT": str(workflow / "code")})
     claims = {}
     for rule, resources in planned(out, "resources"):
-        gpu, downloads = (int(re.search(rf"\b{key}=(\d+)", resources).group(1)) for key in ("gpu", "downloads"))
+        # a resource the rule does not claim is not listed (profiles/default sets no default-resources): 0
+        gpu, downloads = (int(m.group(1)) if (m := re.search(rf"\b{key}=(\d+)", resources)) else 0
+                          for key in ("gpu", "downloads"))
         claims.setdefault(rule, set()).add((gpu, downloads))
     gpu = gpu_claim("auto")
     for r in ("train_target", "extract", "fit_score"):

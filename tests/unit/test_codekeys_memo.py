@@ -33,3 +33,68 @@ def test_a_new_process_sees_an_edited_module(tmp_path) -> None:
     before = key()
     (tmp_path / "alarmbench" / "rng.py").write_text((src / "rng.py").read_text() + "\n# edited\n")
     assert key() != before
+
+
+def _package(root: Path, files: dict[str, str]) -> dict:
+    """An alarmbench package of `files` under root/src, and the environment that keys it."""
+    pkg = root / "src" / "alarmbench"
+    pkg.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (pkg / name).write_text(text)
+    return {"ALARMBENCH_CODE_ROOT": str(pkg), "PYTHONPATH": str(Path(codekeys.__file__).resolve().parents[1])}
+
+
+PROBE = ("import json; from alarmbench import codekeys as c; "
+         "print(json.dumps([c.code_key('alarmbench.a'), sorted(c.closure(('alarmbench.a',)))]))")
+
+
+def _key(cwd: Path, env: dict) -> tuple[str, list[str]]:
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    key, modules = __import__("json").loads(out.stdout)
+    return key, modules
+
+
+def test_the_import_cache_answers_as_parsing_does_and_an_edit_is_a_new_key(tmp_path) -> None:
+    env = _package(tmp_path, {"__init__.py": "", "a.py": "from alarmbench import b\n", "b.py": "X = 1\n",
+                              "c.py": "Y = 2\n"})
+    (tmp_path / ".snakemake").mkdir()  # a workflow's working directory: the cache is kept
+    fresh = _key(tmp_path, env)
+    cache = tmp_path / ".snakemake" / "alarmbench-imports.json"
+    assert cache.is_file() and _key(tmp_path, env) == fresh
+    assert fresh[1] == ["alarmbench", "alarmbench.a", "alarmbench.b"]
+    # an edited import statement: the new content is a new cache key, parsed afresh
+    (tmp_path / "src" / "alarmbench" / "a.py").write_text("from alarmbench import c\n")
+    edited = _key(tmp_path, env)
+    assert edited[1] == ["alarmbench", "alarmbench.a", "alarmbench.c"] and edited[0] != fresh[0]
+    # the same answers where nothing is cached (no .snakemake folder) and from a damaged cache
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert _key(elsewhere, env) == edited and not (elsewhere / ".snakemake").exists()
+    cache.write_text("{not json")
+    assert _key(tmp_path, env) == edited
+
+
+def test_a_cached_name_that_stops_being_a_module_is_dropped(tmp_path) -> None:
+    # `from alarmbench import b` names module b while b.py exists; removed, b is no module of the key
+    env = _package(tmp_path, {"__init__.py": "", "a.py": "from alarmbench import b\n", "b.py": "X = 1\n"})
+    (tmp_path / ".snakemake").mkdir()
+    assert "alarmbench.b" in _key(tmp_path, env)[1]
+    (tmp_path / "src" / "alarmbench" / "b.py").unlink()
+    assert _key(tmp_path, env)[1] == ["alarmbench", "alarmbench.a"]
+
+
+def test_a_warm_cache_parses_nothing(tmp_path, monkeypatch) -> None:
+    (tmp_path / ".snakemake").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(codekeys, "_cache", None)
+    for f in (codekeys.direct_imports, codekeys.closure, codekeys.code_key):
+        f.cache_clear()
+    key = codekeys.code_key("alarmbench.stages.split")
+    codekeys._save_cache()
+    monkeypatch.setattr(codekeys, "_cache", None)
+    for f in (codekeys.direct_imports, codekeys.closure, codekeys.code_key):
+        f.cache_clear()
+    monkeypatch.setattr(codekeys, "_import_names", lambda *a: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert codekeys.code_key("alarmbench.stages.split") == key
+    for f in (codekeys.direct_imports, codekeys.closure, codekeys.code_key):
+        f.cache_clear()

@@ -172,6 +172,19 @@ def test_pollution_beyond_the_tables_anomalies_is_refused_naming_what_is_possibl
         check_config(_polluted(["breast_cancer"], [0.38]))
 
 
+@pytest.mark.parametrize("name", [n for n, s in registry.REGISTRY.items() if not any(x.files for x in s.sources)])
+def test_an_embedded_tables_declared_class_counts_are_its_loaders(name):
+    """The pollution check reads an embedded table's counts from its documented shape (no
+    scikit-learn at the DAG build): they must be what loading it gives."""
+    from alarmbench.configcheck import embedded_class_counts
+    from alarmbench.data.pollution import class_counts
+    from alarmbench.data.prepare import load
+
+    spec = registry.REGISTRY[name]
+    table = load(spec, spec.sources[0], {})
+    assert embedded_class_counts(spec) == class_counts(table.labels, table.is_test)
+
+
 def test_pollution_is_checked_on_a_user_table_and_on_a_prepared_table(tmp_path):
     # A user file: counted outside its official test part (sensors.csv: 75 test rows).
     sensors = {"path": str(ROOT / "config" / "own-data" / "sensors.csv"), "label_column": "state",

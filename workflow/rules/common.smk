@@ -25,6 +25,9 @@ CELLS = sorted({j.cell for j in JOBS})
 if workflow.is_main_process:  # the cost estimate, once per run (not again inside each job)
     plan.print_summary(config, totals=TOTALS)  # with the effective n where a cap changes a grid's value
 RUN = config["run"]
+# run.device resolved once ("auto" asks the CUDA driver): the job keys below read this copy, not a
+# driver call per job (runkeys.device_kind gives "cuda"/"cpu" the same key as the setting they stand for)
+KEY_RUN = {**RUN, "device": runkeys.device_kind(RUN.get("device"))}
 SOFTWARE_RERUN = software.switch(config["software_rerun"])  # alarmbench.software: rerun results made with other versions
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`
 
@@ -86,17 +89,17 @@ for _job in JOBS:  # every file known before any job, for the train_target rule'
 # Each job's run settings (alarmbench.runkeys): only those that can change its output, canonical.
 # The scripts add what a job reads as configured (runkeys.job_run), so changing that reruns nothing.
 def target_run(w):
-    return runkeys.job_key(RUN, epochs=stem_epochs(w.tfile, w.dataset), trains=True,
+    return runkeys.job_key(KEY_RUN, epochs=stem_epochs(w.tfile, w.dataset), trains=True,
                            options=TARGET_FILES[w.tfile][1])
 
 
 def extract_run(w):
-    return runkeys.job_key(RUN, reads_features=True, options=TARGET_FILES[w.tfile][1])
+    return runkeys.job_key(KEY_RUN, reads_features=True, options=TARGET_FILES[w.tfile][1])
 
 
 def fit_run(w):
     decl = catalog.method(w.method)
-    return runkeys.job_key(RUN, epochs=grid.epochs_for(RUN, w.dataset, w.method), trains=decl.trains,
+    return runkeys.job_key(KEY_RUN, epochs=grid.epochs_for(RUN, w.dataset, w.method), trains=decl.trains,
                            reads_features=bool(decl.features), cpu_only=methods.cpu_only(w.method),
                            autocasts=decl.trains, options=method_options(w.method))
 
@@ -109,6 +112,11 @@ def cell_epochs(w):
 def user_entry(w):
     """The user data set's own entry (a param: another data set's entry reruns nothing here)."""
     return runkeys.canonical({w.dataset: USER[w.dataset]}) if w.dataset in USER else {}
+
+
+# Where no user data set is configured every job's `user` param is {}: a value, not a function
+# (Snakemake calls a param function once per job; the recorded param is the same value).
+USER_ENTRY = user_entry if USER else {}
 
 
 def damaged_inputs(w, **job):

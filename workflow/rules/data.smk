@@ -12,7 +12,7 @@ rule fetch:
         manifest=f"{config['raw_dir']}/{{dataset}}/manifest.json",
     params:
         mirror=config["mirror"],
-        user=user_entry,
+        user=USER_ENTRY,
         user_file=user_digest,
         code=script_code("fetch.py"),
     log:
@@ -38,7 +38,7 @@ rule prepare:
         damaged=damaged_inputs,
         raw_files=raw_digest,
         user_file=user_digest,
-        user=user_entry,
+        user=USER_ENTRY,
     log:
         f"{LOGS}/prepare/{{dataset}}.log",
     script:
@@ -56,7 +56,7 @@ rule split:
     params:
         protocol=split_protocol,
         code=script_code("split.py"),
-        user=user_entry,
+        user=USER_ENTRY,
         damaged=damaged_inputs,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
@@ -76,7 +76,7 @@ rule target_split:
     params:
         protocol=split_protocol,
         code=script_code("split.py"),
-        user=user_entry,
+        user=USER_ENTRY,
         damaged=damaged_inputs,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",

@@ -17,7 +17,7 @@ rule extract:
     params:
         run=extract_run,
         code=extract_code,
-        user=user_entry,
+        user=USER_ENTRY,
         software=extract_software,
         damaged=damaged_inputs,
     wildcard_constraints:

@@ -20,11 +20,11 @@ rule fit_score:
         targets_dir=targets_dir,
         damaged=damaged_inputs,
         features=method_features,
-        work_dir=lambda w: f"{cell_dir(w)}/{w.method}/work",
-        user=user_entry,
+        work_dir=f"{CELL}/{{method}}/work",
+        user=USER_ENTRY,
     threads: RUN["threads"]
     resources:
-        gpu=lambda w: 0 if methods.cpu_only(w.method) else GPU,
+        gpu=(lambda w: 0 if methods.cpu_only(w.method) else GPU) if GPU else 0,
     log:
         f"{LOGS}/fit/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}/{{method}}.log",
     benchmark:

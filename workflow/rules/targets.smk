@@ -16,7 +16,7 @@ rule train_target:
         target=lambda w: TARGET_FILES[w.tfile][0],
         run=target_run,
         code=target_code,
-        user=user_entry,
+        user=USER_ENTRY,
         software=target_software,
         damaged=damaged_inputs,
     wildcard_constraints:

@@ -28,7 +28,8 @@ from alarmbench.data.spec import HyperParams
 from alarmbench.methods import catalog
 from alarmbench.plan.calibration import DEFAULT_CALIBRATION, Calibration
 from alarmbench.plan.shapes import Shapes
-from alarmbench.plan.sizes import (dense_alarm_size, devnet_size, r2ad2_alarm_size, r2ad2_gate_values,
+from alarmbench.plan.sizes import (DEVNET_BATCH_SIZE, DEVNET_BATCHES_PER_EPOCH, DEVNET_PAPER_EPOCHS,
+                                   dense_alarm_size, devnet_size, r2ad2_alarm_size, r2ad2_gate_values,
                                    r2ad2_step_flops, ruff_size, target_size)
 
 # The cost of one step of each training loop, in base steps (`Calibration.step_seconds`): fitted
@@ -264,11 +265,9 @@ def _deepsad_fit(decl: catalog.Method, c: Cell) -> Estimate:
 
 def _devnet_fit(decl: catalog.Method, c: Cell) -> Estimate:
     """DevNet.paper_epochs × batches_per_epoch balanced batches of batch_size (methods/devnet.py)."""
-    from alarmbench.methods.devnet import DevNet
-
     net = devnet_size(c.shapes.n_features)
-    steps = DevNet.batches_per_epoch * c.epochs_or(DevNet.paper_epochs)
-    fit = Stage(f"fit_score {decl.id}", "devnet", steps, 6.0 * net.macs * DevNet.batch_size * steps,
+    steps = DEVNET_BATCHES_PER_EPOCH * c.epochs_or(DEVNET_PAPER_EPOCHS)
+    fit = Stage(f"fit_score {decl.id}", "devnet", steps, 6.0 * net.macs * DEVNET_BATCH_SIZE * steps,
                 updates=steps * net.params)
     return Estimate(c.shapes.dataset, decl.id, alarm_params=net.params, stages=(fit,), checkpoint_bytes=12 * net.params)
 

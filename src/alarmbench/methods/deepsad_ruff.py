@@ -51,6 +51,7 @@ from torch.nn import functional as F
 from alarmbench.data.splits import Split
 from alarmbench.methods.base import Context, Detector
 from alarmbench.methods.loop import fit_epochs
+from alarmbench.nets import optim
 
 __all__ = [
     "BN_EPS",
@@ -191,7 +192,7 @@ class DeepSADRuff(Detector):
 
     def _fit_loop(self, model: nn.Module, loss_of, n: int, ctx: Context, *, stream: str, lr: float,
                   weight_decay: float, epochs: int, milestones: list[int], batch_size: int) -> None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        optimizer = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=GAMMA)
 
         def step(idx: Tensor) -> Tensor:

@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from alarmbench.data.splits import Split
 from alarmbench.methods.base import Context, Detector, NoKnownAnomaliesError
 from alarmbench.methods.loop import GeneratorState, fit_epochs
+from alarmbench.nets import optim
 from alarmbench.nets.keras import glorot_init_
 
 __all__ = ["BestWeights", "DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "deviation_loss"]
@@ -126,7 +127,7 @@ class DevNet(Detector):
 
         ctx.seed_torch(f"{self.name}/init")
         self.net = DevNetNet(x.shape[1]).to(device)
-        opt = torch.optim.RMSprop(self.net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+        opt = optim.RMSprop(self.net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         batch_gen = ctx.torch_generator(f"{self.name}/batches")
         ref_gen = ctx.torch_generator(f"{self.name}/reference")
         fixed = bool(ctx.option("devnet_fixed_reference", True))

@@ -26,7 +26,7 @@ SETTINGS = {
 }
 SCHEDULERS = {"none": None, "multistep": lambda o: MultiStepLR(o, milestones=[2], gamma=0.1),
               "keras_decay": lambda o: LambdaLR(o, lambda t: 1.0 / (1.0 + 1e-6 * t))}
-DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
+DEVICES = ["cpu", *([pytest.param("cuda", marks=pytest.mark.gpu)] if torch.cuda.is_available() else [])]  # fused/foreach CUDA kernels
 
 
 def model(device: str) -> torch.nn.Module:

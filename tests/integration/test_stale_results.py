@@ -103,6 +103,8 @@ def fits(jobs) -> set[str]:
     ("methods/r2ad2.py", {"fit_score"}, {"r2ad2-1"}),
     ("data/splits.py", {"split", "target_split", "train_target", "extract", "fit_score"}, set(METHODS)),
     ("report/ranking.py", set(), set()),
+    ("nets/optim.py", {"train_target", "extract", "fit_score"}, {"r2ad2-1", "a3", "ae", "devnet"}),
+    ("evaluate/metrics.py", {"evaluate", "aggregate"}, set()),
 ])
 def test_an_edit_replans_exactly_what_imports_it(finished, module, rules, methods):
     edit(finished, module)

@@ -4,14 +4,56 @@ threshold chosen on the validation ROC under a maximum false-positive rate (A3, 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
+
+# The curves and scores are scikit-learn's (1.9) computed with NumPy: the same operations in the
+# same order, so the same floats (tests/unit/test_metrics_numpy.py holds them to sklearn.metrics on
+# random and tied scores). scikit-learn itself costs an evaluate job ≈ 1.5 s CPU of imports
+# (scipy, pandas) for these few lines (issue 25).
+
+
+def _counts_at_thresholds(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """sklearn's `confusion_matrix_at_thresholds` (no weights): false and true positives at each
+    distinct score, highest first, and those scores."""
+    # sklearn's stable descending argsort (array_api_compat): ties keep their order, so a tie of
+    # 0.0 and -0.0 yields the same threshold's sign.
+    order = len(scores) - 1 - np.flip(np.argsort(np.flip(scores), kind="stable"))
+    scores, labels = scores[order], labels[order] == 1
+    idx = np.concatenate([np.nonzero(np.diff(scores))[0], [len(labels) - 1]])
+    tps = np.cumsum(labels.astype(np.float64), dtype=np.float64)[idx]
+    fps = 1 + idx.astype(np.float64) - tps
+    return fps, tps, scores[idx]
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray, *, drop_intermediate: bool = True):
+    """sklearn.metrics.roc_curve for checked labels (both classes present) and scores."""
+    fps, tps, thresholds = _counts_at_thresholds(labels, scores)
+    if drop_intermediate and len(fps) > 2:  # points collinear with their neighbours
+        keep = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
+        fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
+    tps, fps = np.concatenate([[0.0], tps]), np.concatenate([[0.0], fps])
+    thresholds = np.concatenate([[np.inf], thresholds.astype(np.float64)])
+    return fps / fps[-1], tps / tps[-1], thresholds
+
+
+def roc_auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The trapezoid area under `roc_curve` as sklearn's `auc` takes it (scipy's `trapezoid`)."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2.0, dtype=np.float64))
+
+
+def average_precision_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The step integral of sklearn's precision-recall curve (reversed, with the (0, 1) end)."""
+    fps, tps, _ = _counts_at_thresholds(labels, scores)
+    ps = tps + fps
+    precision = np.where(ps != 0, np.divide(tps, ps), 0.0)
+    precision = np.concatenate([np.flip(precision), [1.0]])
+    recall = np.concatenate([np.flip(tps / tps[-1]), [0.0]])
+    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+
+
+def _divide(numerator, denominator) -> float:
+    """sklearn's `_prf_divide` with zero_division=0."""
+    return float(numerator / denominator) if denominator != 0 else 0.0
 
 
 class ScoreError(ValueError):
@@ -27,6 +69,8 @@ def _check(labels: np.ndarray, scores: np.ndarray, what: str) -> tuple[np.ndarra
         raise ScoreError(f"{what}: {int(bad.sum())} of {len(scores)} scores are NaN/inf")
     if len(np.unique(labels)) < 2:
         raise ScoreError(f"{what}: labels contain a single class; AUC/AP are undefined")
+    if not np.isin(labels, (0, 1)).all():
+        raise ScoreError(f"{what}: labels must be 0 (normal) or 1 (anomaly), got {np.unique(labels).tolist()}")
     return labels, scores
 
 
@@ -73,7 +117,8 @@ def threshold_at_max_fpr(labels: np.ndarray, scores: np.ndarray, max_fpr: float)
 def threshold_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
     """F1, precision, recall with prediction = score >= threshold (anomaly is the positive class)."""
     labels, scores = _check(labels, scores, "threshold metrics")
-    pred = (scores >= threshold).astype(int)
-    kw = {"zero_division": 0}
-    return {"f1": float(f1_score(labels, pred, **kw)), "precision": float(precision_score(labels, pred, **kw)),
-            "recall": float(recall_score(labels, pred, **kw)), "threshold": float(threshold)}
+    pred, positive = scores >= threshold, labels == 1
+    # sklearn's precision_recall_fscore_support (binary, zero_division=0) on the confusion counts
+    tp, pred_sum, true_sum = np.int64((pred & positive).sum()), np.int64(pred.sum()), np.int64(positive.sum())
+    return {"f1": _divide(2.0 * np.float64(tp), 1.0 * np.float64(true_sum) + np.float64(pred_sum)),
+            "precision": _divide(tp, pred_sum), "recall": _divide(tp, true_sum), "threshold": float(threshold)}

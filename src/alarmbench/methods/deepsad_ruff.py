@@ -52,6 +52,7 @@ from alarmbench.data.splits import Split
 from alarmbench.methods.base import Detector
 from alarmbench.runtime.context import Context
 from alarmbench.runtime.loop import fit_epochs
+from alarmbench.nets import optim
 
 __all__ = [
     "BN_EPS",
@@ -190,7 +191,7 @@ class DeepSADRuff(Detector):
 
     def _fit_loop(self, model: nn.Module, loss_of, n: int, ctx: Context, *, stream: str, lr: float,
                   weight_decay: float, epochs: int, milestones: list[int], batch_size: int) -> None:
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        optimizer = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=GAMMA)
 
         def step(idx: Tensor) -> Tensor:

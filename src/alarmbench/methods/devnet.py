@@ -30,6 +30,7 @@ from alarmbench.data.splits import Split
 from alarmbench.methods.base import Detector, NoKnownAnomaliesError
 from alarmbench.runtime.context import Context
 from alarmbench.runtime.loop import GeneratorState, fit_epochs
+from alarmbench.nets import optim
 from alarmbench.nets.keras import glorot_init_
 
 __all__ = ["BestWeights", "DevNet", "DevNetNet", "NoKnownAnomaliesError", "balanced_batch", "deviation_loss"]
@@ -130,7 +131,7 @@ class DevNet(Detector):
 
         ctx.seed_torch(f"{self.name}/init")
         self.net = DevNetNet(x.shape[1]).to(device)
-        opt = torch.optim.RMSprop(self.net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+        opt = optim.RMSprop(self.net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         batch_gen = ctx.torch_generator(f"{self.name}/batches")
         ref_gen = ctx.torch_generator(f"{self.name}/reference")
         fixed = bool(self.fixed_reference)

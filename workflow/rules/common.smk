@@ -26,7 +26,7 @@ if workflow.is_main_process:  # the cost estimate, once per run (not again insid
     plan.print_summary(config, totals=TOTALS)  # with the effective n where a cap changes a grid's value
 RUN = config["run"]
 # run.device resolved once ("auto" asks the CUDA driver): the job keys below read this copy, not a
-# driver call per job (runkeys.device_kind gives "cuda"/"cpu" the same key as the setting they stand for)
+# driver call per job (runkeys.device_kind gives "cuda" or "cpu" the same key as the setting they stand for)
 KEY_RUN = {**RUN, "device": runkeys.device_kind(RUN.get("device"))}
 SOFTWARE_RERUN = software.switch(config["software_rerun"])  # alarmbench.software: rerun results made with other versions
 GPU = device.gpu_claim(RUN["device"])  # each training job's `resources: gpu`

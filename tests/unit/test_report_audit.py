@@ -117,6 +117,25 @@ def test_an_aggregate_averages_the_same_data_sets_at_every_point(report):
             assert len(sets) <= 1, (rec["name"], panel["title"], sets)
 
 
+def test_an_aggregate_point_averages_every_data_set_over_the_same_seeds(report):
+    """Each seed's mean over data sets is what a mean point averages: every seed behind it must be
+    behind that method's point in each averaged data set's own panel."""
+    _, _, out = report
+    for rec in read_plotted(out / "figures" / "plotted.json"):
+        own = {(p["title"], s["label"]): s for p in rec["panels"] for s in p["series"]}
+        for panel in rec["panels"]:
+            for s in panel["series"]:
+                for x, sets, seeds in zip(s["x"], s["datasets"] or [], s["seeds"] or []):
+                    if len(sets) < 2:
+                        continue
+                    for d in sets:
+                        single = own.get((L.dataset_label(d), s["label"]))
+                        if single is None:  # the ablation's own lines are per data set, labelled by it
+                            single = next(o for (t, lab), o in own.items() if lab == L.dataset_label(d))
+                        at = dict(zip(single["x"], single["seeds"]))
+                        assert set(seeds) <= set(at[x]), (rec["name"], panel["title"], s["label"], x, d)
+
+
 def test_no_statistic_from_fewer_data_sets_than_the_minimum(report):
     # the stated minimum (report.stats): below 6 a two-sided Wilcoxon test cannot reach p < .05
     assert MIN_DATASETS >= 6

@@ -95,3 +95,21 @@ def test_the_shared_legend_stays_inside_the_figure(n_panels):
     box = legend.get_window_extent(canvas.get_renderer())
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0, (box, fig.bbox)
     assert len(legend.get_texts()) == 10
+
+
+def test_a_mean_panel_averages_each_seed_over_the_same_data_sets():
+    """MNIST ran its sweep with one seed, Mammography with three: the mean panel's point of a seed
+    must not average Mammography alone (it would sit between data sets' levels, not on their mean)."""
+    from alarmbench.report.figures import sweep_record
+
+    recs = [record("mammography", "known", m, s, n) for m in ("devnet", "ae") for s in SEEDS for n in (10, 100)]
+    recs += [record("mnist", "known", m, SEEDS[0], n) for m in ("devnet", "ae") for n in (10, 100)]
+    results = records_to_frame(recs)
+    mean = sweep_record(results, "n_anomalies", "test_auc").panels[-1]
+    assert mean.title == "mean of 2 data sets"
+    auc = results[results["metric"] == "test_auc"]
+    for s in mean.series:
+        assert s.seeds == [[SEEDS[0]]] * len(s.x)
+        for x, y in zip(s.x, s.y):
+            at = auc[(auc["method"] == s.method) & (auc["n_anomalies"] == x) & (auc["seed"] == SEEDS[0])]
+            assert y == pytest.approx(at["value"].mean())

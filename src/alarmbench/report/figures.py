@@ -90,7 +90,8 @@ def sweep_record(results: pd.DataFrame, x: str, metric: str, styles: dict | None
         what += " (R2-AD2 Fig. 2)" if x == "pollution" else " (R2-AD2 Fig. 3)"
     caption = f"Test {METRIC_AXIS.get(metric, metric)} vs {what}; bands: ± std over seeds, clipped to [0, 1]."
     if mean is not None:
-        caption += f" Mean panel: over {names}, the data sets that ran every x shown, at one epochs setting."
+        caption += (f" Mean panel: over {names}, the data sets that ran every x shown, at one epochs setting,"
+                    " seed by seed over the seeds each method ran on all of them.")
     if categories:
         caption += ' "half": half the training anomalies of each seed (rounded down), a category of its own.'
     return Plotted(name, caption, panels)
@@ -109,8 +110,24 @@ def _mean_panel_rows(rows: pd.DataFrame) -> tuple[pd.DataFrame | None, list[str]
         return None, []
     # a method enters the mean only where it ran on every averaged data set at every x
     full = rows.groupby("method")[["dataset", "x"]].apply(lambda p: len(set(zip(p["dataset"], p["x"]))))
-    rows = rows[rows["method"].isin(list(full[full == len(used) * rows["x"].nunique()].index))]
+    rows = _common_seeds(rows[rows["method"].isin(list(full[full == len(used) * rows["x"].nunique()].index))],
+                         ["method"])
     return (rows, used) if not rows.empty else (None, [])
+
+
+def _common_seeds(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per `by` group: only the seeds it ran on every data set at every x. A mean over data sets is
+    taken seed by seed; a seed one data set lacks would average fewer data sets than its neighbours."""
+    keep = []
+    for _, part in (rows.groupby(by) if by else [(None, rows)]):
+        common = set.intersection(*(set(s) for _, s in part.groupby(["dataset", "x"])["seed"]))
+        keep.append(part[part["seed"].isin(list(common))])
+    return pd.concat(keep, ignore_index=True) if keep else rows.iloc[:0]
+
+
+def _seeds_at(rows: pd.DataFrame, by: list[str]) -> dict:
+    """Key of `by` → the seeds behind that point."""
+    return {(k if len(by) > 1 else k[0]): sorted(int(v) for v in g.unique()) for k, g in rows.groupby(by)["seed"]}
 
 
 def _datasets_at(rows: pd.DataFrame, by: list[str]) -> dict:
@@ -123,7 +140,7 @@ def _method_series(stats: pd.DataFrame, rows: pd.DataFrame, methods: list[str], 
                    position: dict) -> list[Series]:
     """A series per method from its seed statistics; `rows`: the rows averaged (their data sets
     are recorded per point)."""
-    behind = _datasets_at(rows, ["method", "x"])
+    behind, seeds = _datasets_at(rows, ["method", "x"]), _seeds_at(rows, ["method", "x"])
     out = []
     for m in methods:
         part = stats[stats["method"] == m]
@@ -132,7 +149,8 @@ def _method_series(stats: pd.DataFrame, rows: pd.DataFrame, methods: list[str], 
         part = part.assign(pos=part["x"].map(position)).sort_values("pos")
         lo, hi = bands(part["mean"], part["std"])
         out.append(Series(L.method_label(m), part["pos"].tolist(), part["mean"].tolist(), styles[m].colour,
-                          styles[m].marker, method=m, lo=lo, hi=hi, datasets=[behind[(m, x)] for x in part["x"]]))
+                          styles[m].marker, method=m, lo=lo, hi=hi, datasets=[behind[(m, x)] for x in part["x"]],
+                          seeds=[seeds[(m, x)] for x in part["x"]]))
     coincidences(out)
     return out
 
@@ -224,18 +242,20 @@ def ablation_record(results: pd.DataFrame, metrics=("test_auc", "test_ap")) -> P
         for d, colour in zip(datasets, colours):
             stats = _seed_stats(part[part["dataset"] == d], ["x"]).sort_values("x")
             lo, hi = bands(stats["mean"], stats["std"])
+            seeds = _seeds_at(part[part["dataset"] == d], ["x"])
             series.append(Series(L.dataset_label(d), stats["x"].tolist(), stats["mean"].tolist(), colour, "o",
-                                 lo=lo, hi=hi, datasets=[[d]] * len(stats)))
+                                 lo=lo, hi=hi, datasets=[[d]] * len(stats), seeds=[seeds[x] for x in stats["x"]]))
         same, _ = one_epochs_setting(part)
         counts = same.groupby("dataset")["x"].nunique()
         used = sorted(counts[counts == same["x"].nunique()].index, key=L.dataset_sort_key)
         if len(used) >= 2:
-            averaged = same[same["dataset"].isin(used)]
-            behind = _datasets_at(averaged, ["x"])
+            averaged = _common_seeds(same[same["dataset"].isin(used)], [])
+            behind, seeds = _datasets_at(averaged, ["x"]), _seeds_at(averaged, ["x"])
             stats = _seed_stats(averaged.groupby(["seed", "x"], as_index=False)["value"].mean(), ["x"]).sort_values("x")
             lo, hi = bands(stats["mean"], stats["std"])
             series.append(Series(f"mean of {len(used)} data sets", stats["x"].tolist(), stats["mean"].tolist(),
-                                 "#000000", "s", lo=lo, hi=hi, datasets=[behind[x] for x in stats["x"]]))
+                                 "#000000", "s", lo=lo, hi=hi, datasets=[behind[x] for x in stats["x"]],
+                                 seeds=[seeds[x] for x in stats["x"]]))
         panels.append(Panel("", series, x_label="number of snapshots", y_label=METRIC_AXIS.get(metric, metric)))
     if rows["x"].nunique() < 2:
         return None

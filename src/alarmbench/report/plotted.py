@@ -29,6 +29,7 @@ class Series:
     lo: list[float] | None = None  # the band drawn around y (clipped to the metric's range)
     hi: list[float] | None = None
     datasets: list[list[str]] | None = None  # per point of an aggregate: the data sets averaged
+    seeds: list[list[int]] | None = None  # per point: the seeds behind it (for a mean: on every data set)
     note: str = ""  # e.g. "same curve as DevNet" where two series coincide
 
 

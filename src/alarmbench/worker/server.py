@@ -86,6 +86,8 @@ def serve(path: str, parent_fd: int) -> None:
                 what, pid = key.data
                 if what == "parent":
                     return
+                if what != "accept" and pid not in jobs:  # its child was reaped earlier in this batch
+                    continue
                 if what == "accept":
                     conn, _ = listener.accept()
                     started = start_job(conn, [listener, sel, parent_fd, *(x for job in jobs.values() for x in job)])

@@ -41,8 +41,7 @@ def _wait_for(condition, timeout: float = 120) -> None:
 def _server(preload: tuple[str, ...] = ()):
     w = hooks.Worker(parent=os.getpid(), env={**os.environ, "PYTHONPATH": str(SRC)}, preload=preload)  # the jobs'
     try:
-        _wait_for(lambda: os.path.exists(w.socket) or w.process.poll() is not None, 600)
-        assert w.process.poll() is None
+        assert w.wait_ready(600)
         yield w
     finally:
         w.stop()

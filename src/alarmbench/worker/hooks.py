@@ -14,11 +14,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from alarmbench.worker import ADDRESS, switched_off
 
 SERVER = Path(__file__).with_name("server.py")  # run as a script: it imports no alarmbench module
+# The run waits for the server's imports (≈ 4 s CPU) before its first job, so that every job the
+# worker can take goes to it (the first ones are delegated jobs too: prepare, split); a server
+# slower than this is left to finish them (jobs that find no socket yet run themselves).
+READY_S = 120
 
 
 class Worker:
@@ -33,6 +38,15 @@ class Worker:
         # The jobs inherit this (Snakemake copies its environment into each job's); a job on
         # another host (a cluster's exported environment) does not match the host and runs itself.
         self.address = f"{os.uname().nodename}:{self.socket}"
+
+    def wait_ready(self, timeout: float = READY_S) -> bool:
+        """Wait until the server listens (its imports done); False if it ended or took too long."""
+        end = time.monotonic() + timeout
+        while not os.path.exists(self.socket):
+            if self.process.poll() is not None or time.monotonic() > end:
+                return False
+            time.sleep(0.05)
+        return True
 
     def stop(self, timeout: float = 10) -> None:
         self.process.terminate()
@@ -64,6 +78,7 @@ def register(workflow) -> None:
         if wanted(workflow) and not started:
             started.append(Worker())
             os.environ[ADDRESS] = started[0].address
+            started[0].wait_ready()
 
     def ending(name):
         def hook(log=None):

@@ -77,8 +77,9 @@ def serve(path: str, parent_fd: int) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     jobs: dict[int, tuple[socket.socket, int]] = {}  # child pid -> (its client's connection, its pidfd)
     try:
-        listener.bind(path)
+        listener.bind(path + ".new")
         listener.listen(64)
+        os.rename(path + ".new", path)  # the path appears listening: a client never finds it refusing
         sel.register(listener, selectors.EVENT_READ, ("accept", None))
         sel.register(parent_fd, selectors.EVENT_READ, ("parent", None))
         while True:

@@ -165,9 +165,9 @@ def test_the_server_ends_with_the_run_that_started_it(tmp_path):
         run.kill()
         run.wait()
         w.process.wait(60)
+        assert not os.path.exists(w.folder)  # its socket and folder gone with it
     finally:
         w.stop()
-    assert not os.path.exists(w.folder)
 
 
 def _workflow(plugin="local", dry=False, touch=False, main=True):

@@ -126,10 +126,6 @@ def serve(path: str, parent_fd: int) -> None:
     finally:
         _end_children(list(jobs))
         listener.close()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
 
 
 def _end_children(pids: list[int], grace: float = 5) -> None:
@@ -284,14 +280,18 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         parent_fd = os.pidfd_open(parent)
-    except ProcessLookupError:  # the run is over already
-        return 0
-    try:
-        if not preload(parent_fd, argv[2:] or PRELOAD):
-            return 0
-    except Stop:  # stopped before it was ready: no socket yet
-        return 0
-    serve(path, parent_fd)
+        if preload(parent_fd, argv[2:] or PRELOAD):
+            serve(path, parent_fd)
+    except (ProcessLookupError, Stop):  # the run was over already, or stopped before the server was ready
+        pass
+    finally:  # the socket and its private folder (hooks made it for this server alone) go with it
+        for name in (path, path + ".new"):
+            if os.path.exists(name):
+                os.unlink(name)
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
     return 0
 
 

@@ -33,6 +33,15 @@ PACKAGE = "alarmbench"
 SRC = Path(os.environ.get("ALARMBENCH_CODE_ROOT", Path(__file__).resolve().parent))
 
 
+# Packages that decide where a job runs, never what it computes (the warm worker, whose client
+# every job script imports): not part of any key, so editing them reruns nothing.
+UNKEYED = ("alarmbench.worker",)
+
+
+def _unkeyed(module: str) -> bool:
+    return any(module == u or module.startswith(u + ".") for u in UNKEYED)
+
+
 def module_file(module: str) -> Path:
     """The source file of `alarmbench.x.y` (a package's `__init__.py`)."""
     rel = Path(*module.split(".")[1:])
@@ -90,7 +99,8 @@ def _save_cache() -> None:
 
 def _imports_of(path: Path, module: str) -> frozenset[str]:
     """The alarmbench modules the file at `path` (module `module`) imports, parents included."""
-    found = {name for name in _cached_names(path.read_bytes(), path, module) if _is_module(name)}
+    found = {name for name in _cached_names(path.read_bytes(), path, module)
+             if _is_module(name) and not _unkeyed(name)}
     for name in list(found):
         found.update(_parents(name))
     found.discard(module)

@@ -11,9 +11,11 @@ from alarmbench.data import protocols, registry
 from alarmbench.evaluate.threshold_source import threshold_sources
 from alarmbench.fileio import sha256_file
 from alarmbench.methods import catalog
+from alarmbench.worker import hooks as warm_worker
 
 configcheck.check_config(config)  # before any job: names the key, the value and what is accepted
 slurm_profile.guard(workflow)  # SLURM runs: checked before the first submission; a lost job ends the run
+warm_worker.register(workflow)  # a local run's jobs skip the Python start-up (alarmbench.worker)
 
 USER = config.get("user_datasets") or {}
 RESULTS = config["results_dir"]

@@ -1,3 +1,6 @@
+from alarmbench.worker.client import delegate
+
+delegate(snakemake)  # in this run's warm worker where it has one, else on here (alarmbench.worker)
 from alarmbench.runkeys import job_run
 from alarmbench.stages.fit import fit_score_stage
 from alarmbench.workflow_log import logged

@@ -1,3 +1,6 @@
+from alarmbench.worker.client import delegate
+
+delegate(snakemake)  # in this run's warm worker where it has one, else on here (alarmbench.worker)
 from alarmbench.stages.data import prepare_stage
 from alarmbench.workflow_log import logged
 

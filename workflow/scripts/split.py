@@ -1,4 +1,7 @@
 # One script for both split rules: a cell's split, or a target group's canonical split (n = 0).
+from alarmbench.worker.client import delegate
+
+delegate(snakemake)  # in this run's warm worker where it has one, else on here (alarmbench.worker)
 from alarmbench.grid import parse_n
 from alarmbench.stages.split import split_stage
 from alarmbench.workflow_log import logged

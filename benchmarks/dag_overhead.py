@@ -226,7 +226,7 @@ def default_noop(code: Path, scratch: Path, finished: Path | None) -> tuple[floa
         cpu, text = dry_run(finished, env_for(code / "src"))
         what = f"in {finished}"
     else:
-        work = scratch / "default-noop"
+        work = scratch / f"default-noop-{code.name}"  # one per variant: --before measures both
         shutil.copytree(code, work, ignore=shutil.ignore_patterns("src"))
         _, text = dry_run(work, env_for(code / "src"), "--forceall")
         create_outputs(work, parse_jobs(text))

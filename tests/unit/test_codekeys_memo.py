@@ -98,3 +98,63 @@ def test_a_warm_cache_parses_nothing(tmp_path, monkeypatch) -> None:
     assert codekeys.code_key("alarmbench.stages.split") == key
     for f in (codekeys.direct_imports, codekeys.closure, codekeys.code_key):
         f.cache_clear()
+
+
+NESTED = '''
+import alarmbench.a
+def f():
+    from alarmbench import b
+    class C:
+        def g(self):
+            import alarmbench.c
+async def h():
+    async with x:
+        from alarmbench.d import y
+if x:
+    pass
+else:
+    import alarmbench.e
+try:
+    import alarmbench.f
+except ImportError:
+    import alarmbench.g
+else:
+    import alarmbench.h
+finally:
+    import alarmbench.i
+for _ in x:
+    while y:
+        with z:
+            import alarmbench.j
+match x:
+    case 1:
+        import alarmbench.k
+lam = lambda: __import__("alarmbench.not_a_statement")
+'''
+
+
+def _walked(source: str) -> set[str]:
+    """The names an import statement anywhere in `source` gives, found by visiting every node."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.update([node.module, *(f"{node.module}.{a.name}" for a in node.names)])
+    return {n for n in found if n.startswith("alarmbench")}
+
+
+def test_imports_at_any_depth_are_found_as_a_walk_of_every_node_finds_them() -> None:
+    names = codekeys._import_names(NESTED.encode(), Path("m.py"), "alarmbench.m")
+    assert set(names) == _walked(NESTED)
+    assert {f"alarmbench.{x}" for x in "abcdefghijk"} <= set(names)
+    # and in every module of the package as it is (those without relative imports: _walked does not resolve them)
+    checked = 0
+    for path in sorted(codekeys.SRC.rglob("*.py")):
+        source = path.read_text()
+        if "from ." not in source:
+            assert set(codekeys._import_names(source.encode(), path, "alarmbench.x")) == _walked(source), path
+            checked += 1
+    assert checked > 50

@@ -12,6 +12,7 @@ from alarmbench.evaluate.threshold_source import threshold_sources
 from alarmbench.fileio import sha256_file
 from alarmbench.methods import catalog
 from alarmbench.worker import hooks as warm_worker
+from alarmbench.workflow_functions import per_wildcards
 
 configcheck.check_config(config)  # before any job: names the key, the value and what is accepted
 slurm_profile.guard(workflow)  # SLURM runs: checked before the first submission; a lost job ends the run
@@ -51,6 +52,11 @@ def method_options(method):
 TARGET_FILES = {}
 
 
+# The helpers below with plain arguments are cached (lru_cache): each is a function of its arguments
+# and the configuration, and a DAG build asks the same question for many jobs (issue 25). Rule
+# functions that depend on a few of their job's wildcards are `per_wildcards` (one call per
+# combination of those, alarmbench.workflow_functions).
+@lru_cache(maxsize=None)
 def epochs_folder(method, dataset):
     """'' where `method` trains at the data set's run.epochs, else its own folder for its targets."""
     epochs = grid.epochs_for(RUN, dataset, method)
@@ -67,6 +73,7 @@ def stem_epochs(stem, dataset):
     return None if folder == "paper" else int(folder)
 
 
+@lru_cache(maxsize=None)  # the check below runs on the first call of each combination, as before
 def target_stem(target, method, dataset):
     shaping = catalog.shaping_options(target, method_options(method))
     stem = str(Path(epochs_folder(method, dataset), catalog.target_file(target, shaping).removesuffix(".pt")))
@@ -76,9 +83,10 @@ def target_stem(target, method, dataset):
     return stem
 
 
+@lru_cache(maxsize=None)
 def method_target_stems(method, dataset):
     """The target files a method's fit reads (its own targets and those of its cached features)."""
-    return [target_stem(t, method, dataset) for t in catalog.targets_read(method)]
+    return tuple(target_stem(t, method, dataset) for t in catalog.targets_read(method))
 
 
 for _job in JOBS:  # every file known before any job, for the train_target rule's wildcard
@@ -90,15 +98,18 @@ for _job in JOBS:  # every file known before any job, for the train_target rule'
 
 # Each job's run settings (alarmbench.runkeys): only those that can change its output, canonical.
 # The scripts add what a job reads as configured (runkeys.job_run), so changing that reruns nothing.
+@per_wildcards("tfile", "dataset")
 def target_run(w):
     return runkeys.job_key(KEY_RUN, epochs=stem_epochs(w.tfile, w.dataset), trains=True,
                            options=TARGET_FILES[w.tfile][1])
 
 
+@per_wildcards("tfile")
 def extract_run(w):
     return runkeys.job_key(KEY_RUN, reads_features=True, options=TARGET_FILES[w.tfile][1])
 
 
+@per_wildcards("dataset", "method")
 def fit_run(w):
     decl = catalog.method(w.method)
     return runkeys.job_key(KEY_RUN, epochs=grid.epochs_for(RUN, w.dataset, w.method), trains=decl.trains,
@@ -131,6 +142,14 @@ def damaged_inputs(w, **job):
     return repairs.history(job["input"])
 
 
+# Where no removal is recorded (nearly always) every job's value of damaged_inputs is None: then
+# the value itself, not the function (Snakemake calls a param function once per job, and `**job`
+# makes it compute the job's resources for it). Any record file, even one cut short, keeps the
+# function; records are read once per process either way (repairs._records), so both give every
+# job the same value.
+DAMAGED = damaged_inputs if any(repairs.FOLDER.glob("*.json")) else None
+
+
 def split_protocol(w):
     """The split switches of a cell's (or a target group's) experiment, `protocol.a3_split`
     resolved (a param of both split rules: changing it reruns exactly the A³ experiments' splits)."""
@@ -145,9 +164,13 @@ def cell_dir(w):
     return CELL.format(**dict(w.items()))
 
 
+@lru_cache(maxsize=None)
+def target_group(dataset, experiment):
+    return grid.target_group(spec(dataset), experiment)
+
+
 def group_dir(w):
-    return GROUP.format(dataset=w.dataset, group=grid.target_group(spec(w.dataset), w.experiment), p=w.p,
-                        seed=w.seed)
+    return GROUP.format(dataset=w.dataset, group=target_group(w.dataset, w.experiment), p=w.p, seed=w.seed)
 
 
 def target_inputs(w):
@@ -252,23 +275,28 @@ def raw_digest(w):
 SCRIPTS = Path(workflow.current_basedir.get_path_or_uri(secret_free=True)).parent / "scripts"
 
 
+@lru_cache(maxsize=None)
 def script_code(script, *modules):
     return code_key(str(SCRIPTS / script), *modules)
 
 
+@per_wildcards("dataset")
 def prepare_code(w):
     return script_code("prepare.py", *grid.loader_modules(spec(w.dataset)))
 
 
+@per_wildcards("tfile")
 def target_code(w):
     return script_code("train_target.py", catalog.TARGETS[TARGET_FILES[w.tfile][0]].module)
 
 
+@per_wildcards("kind")
 def extract_code(w):
     extractor = catalog.FEATURES[w.kind].extractor.split(":")[0]
     return script_code("extract.py", f"alarmbench.features.{extractor}")
 
 
+@per_wildcards("method")
 def fit_code(w):
     return script_code("fit_score.py", f"alarmbench.methods.{catalog.method(w.method).module}")
 
@@ -295,10 +323,12 @@ if workflow.is_main_process:  # existing results made with other package version
 CELL_METHODS = {}  # cell path -> its methods, sorted
 for _j in JOBS:
     CELL_METHODS.setdefault(_j.cell.path, []).append(_j.method)
+for _methods in CELL_METHODS.values():
+    _methods.sort()
 
 
 def cell_methods(w):
-    return sorted(CELL_METHODS[f"{w.dataset}/{w.experiment}/n{w.n}_p{w.p}/seed{w.seed}"])
+    return list(CELL_METHODS[f"{w.dataset}/{w.experiment}/n{w.n}_p{w.p}/seed{w.seed}"])
 
 
 def metrics_files():

@@ -35,7 +35,7 @@ rule prepare:
         f"{config['prepared_dir']}/{{dataset}}.npz",
     params:
         code=prepare_code,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
         raw_files=raw_digest,
         user_file=user_digest,
         user=USER_ENTRY,
@@ -57,7 +57,7 @@ rule split:
         protocol=split_protocol,
         code=script_code("split.py"),
         user=USER_ENTRY,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
         grid_n=lambda w: GRID_N.get(cell_dir(w).removeprefix(f"{RESULTS}/")),
     log:
         f"{LOGS}/split/{{dataset}}/{{experiment}}/n{{n}}_p{{p}}/seed{{seed}}.log",
@@ -77,7 +77,7 @@ rule target_split:
         protocol=split_protocol,
         code=script_code("split.py"),
         user=USER_ENTRY,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
     log:
         f"{LOGS}/target_split/{{dataset}}/{{group}}_p{{p}}/seed{{seed}}.log",
     script:

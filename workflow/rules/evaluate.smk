@@ -20,7 +20,7 @@ rule evaluate:
         threshold_from=threshold_from,
         epochs=cell_epochs,
         code=script_code("evaluate.py"),
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
     log:
         "logs/evaluate/{dataset}/{experiment}/n{n}_p{p}/seed{seed}.log",
     script:
@@ -38,7 +38,7 @@ rule aggregate:
         roc=f"{config['reports_dir']}/roc.csv",
     params:
         code=script_code("aggregate.py"),
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
     log:
         "logs/aggregate.log",
     script:

@@ -19,7 +19,7 @@ rule extract:
         code=extract_code,
         user=USER_ENTRY,
         software=extract_software,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
     wildcard_constraints:
         kind="|".join(catalog.FEATURES),
         tfile="|".join(TARGET_FILES) or "no-target",

@@ -18,7 +18,7 @@ rule fit_score:
         code=fit_code,
         software=fit_software,
         targets_dir=targets_dir,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
         features=method_features,
         work_dir=f"{CELL}/{{method}}/work",
         user=USER_ENTRY,

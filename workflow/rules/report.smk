@@ -33,7 +33,7 @@ rule report:
     params:
         code=script_code("report.py"),
         published=package_data("data/paper"),  # the papers' values the comparison reads
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
         peers=PEERS,
         peer_sha256={d: _sha256(p) for d, p in PEERS.items()},
     log:

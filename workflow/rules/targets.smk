@@ -18,7 +18,7 @@ rule train_target:
         code=target_code,
         user=USER_ENTRY,
         software=target_software,
-        damaged=damaged_inputs,
+        damaged=DAMAGED,
     wildcard_constraints:
         tfile="|".join(TARGET_FILES) or "no-target",
     threads: RUN["threads"]

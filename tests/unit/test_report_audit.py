@@ -136,6 +136,15 @@ def test_an_aggregate_point_averages_every_data_set_over_the_same_seeds(report):
                         assert set(seeds) <= set(at[x]), (rec["name"], panel["title"], s["label"], x, d)
 
 
+def test_a_sweep_line_averages_the_same_seeds_at_every_point(report):
+    _, _, out = report
+    for rec in read_plotted(out / "figures" / "plotted.json"):
+        if rec["name"].startswith("r2ad2_fig"):
+            for panel in rec["panels"]:
+                for s in panel["series"]:
+                    assert len({tuple(v) for v in s["seeds"]}) == 1, (rec["name"], panel["title"], s["label"])
+
+
 def test_no_statistic_from_fewer_data_sets_than_the_minimum(report):
     # the stated minimum (report.stats): below 6 a two-sided Wilcoxon test cannot reach p < .05
     assert MIN_DATASETS >= 6

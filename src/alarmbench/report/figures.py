@@ -66,6 +66,9 @@ def sweep_record(results: pd.DataFrame, x: str, metric: str, styles: dict | None
         return None
     rows = pd.concat(keep, ignore_index=True)
     rows = rows.assign(x=[v * 100 if x == "pollution" else v for v in rows[x]])
+    # a line's points over the same seeds: a cell run with more seeds than its neighbours (the table's
+    # base cell) would otherwise step away from them by its extra seeds alone
+    rows = _common_seeds(rows, ["dataset", "method"])
     styles = styles or method_styles(rows["method"].unique())
     position, categories = _x_axis(rows["x"])
     datasets = sorted(rows["dataset"].unique(), key=L.dataset_sort_key)
@@ -88,7 +91,8 @@ def sweep_record(results: pd.DataFrame, x: str, metric: str, styles: dict | None
     what = "pollution of the training data" if x == "pollution" else "number of known anomalies"
     if L.papers_data(datasets):
         what += " (R2-AD2 Fig. 2)" if x == "pollution" else " (R2-AD2 Fig. 3)"
-    caption = f"Test {METRIC_AXIS.get(metric, metric)} vs {what}; bands: ± std over seeds, clipped to [0, 1]."
+    caption = (f"Test {METRIC_AXIS.get(metric, metric)} vs {what}; each line over the seeds it ran at every x; "
+               "bands: ± std over seeds, clipped to [0, 1].")
     if mean is not None:
         caption += (f" Mean panel: over {names}, the data sets that ran every x shown, at one epochs setting,"
                     " seed by seed over the seeds each method ran on all of them.")

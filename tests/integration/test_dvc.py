@@ -4,7 +4,7 @@ them back with `dvc pull` (nothing rerun, nothing downloaded); `dvc metrics show
 row per experiment/dataset/method.
 
 The repository state under test is this working tree with config/config.yaml replaced by
-config/tiny.yaml (the stage runs `snakemake --cores all` on the default config, 11 minutes; the
+config/tiny.yaml (the stage runs `snakemake --cores all` on the default config, ≈ 3 minutes; the
 tiny one takes about a minute). The commands are the guide's, verbatim but for the store's path.
 """
 

@@ -129,22 +129,18 @@ def _common_seeds(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.concat(keep, ignore_index=True) if keep else rows.iloc[:0]
 
 
-def _seeds_at(rows: pd.DataFrame, by: list[str]) -> dict:
-    """Key of `by` → the seeds behind that point."""
-    return {(k if len(by) > 1 else k[0]): sorted(int(v) for v in g.unique()) for k, g in rows.groupby(by)["seed"]}
-
-
-def _datasets_at(rows: pd.DataFrame, by: list[str]) -> dict:
-    """Key of `by` → the data sets behind that point (what the record says each point averages)."""
-    return {(k if len(by) > 1 else k[0]): sorted(map(str, g.unique()), key=L.dataset_sort_key)
-            for k, g in rows.groupby(by)["dataset"]}
+def _behind(rows: pd.DataFrame, by: list[str], column: str) -> dict:
+    """Key of `by` → the data sets or seeds (`column`) behind that point (what the record says each
+    point averages)."""
+    order = {"dataset": lambda v: sorted(map(str, v), key=L.dataset_sort_key), "seed": lambda v: sorted(map(int, v))}
+    return {(k if len(by) > 1 else k[0]): order[column](g.unique()) for k, g in rows.groupby(by)[column]}
 
 
 def _method_series(stats: pd.DataFrame, rows: pd.DataFrame, methods: list[str], styles: dict,
                    position: dict) -> list[Series]:
     """A series per method from its seed statistics; `rows`: the rows averaged (their data sets
     are recorded per point)."""
-    behind, seeds = _datasets_at(rows, ["method", "x"]), _seeds_at(rows, ["method", "x"])
+    behind, seeds = _behind(rows, ["method", "x"], "dataset"), _behind(rows, ["method", "x"], "seed")
     out = []
     for m in methods:
         part = stats[stats["method"] == m]
@@ -246,7 +242,7 @@ def ablation_record(results: pd.DataFrame, metrics=("test_auc", "test_ap")) -> P
         for d, colour in zip(datasets, colours):
             stats = _seed_stats(part[part["dataset"] == d], ["x"]).sort_values("x")
             lo, hi = bands(stats["mean"], stats["std"])
-            seeds = _seeds_at(part[part["dataset"] == d], ["x"])
+            seeds = _behind(part[part["dataset"] == d], ["x"], "seed")
             series.append(Series(L.dataset_label(d), stats["x"].tolist(), stats["mean"].tolist(), colour, "o",
                                  lo=lo, hi=hi, datasets=[[d]] * len(stats), seeds=[seeds[x] for x in stats["x"]]))
         same, _ = one_epochs_setting(part)
@@ -254,7 +250,7 @@ def ablation_record(results: pd.DataFrame, metrics=("test_auc", "test_ap")) -> P
         used = sorted(counts[counts == same["x"].nunique()].index, key=L.dataset_sort_key)
         if len(used) >= 2:
             averaged = _common_seeds(same[same["dataset"].isin(used)], [])
-            behind, seeds = _datasets_at(averaged, ["x"]), _seeds_at(averaged, ["x"])
+            behind, seeds = _behind(averaged, ["x"], "dataset"), _behind(averaged, ["x"], "seed")
             stats = _seed_stats(averaged.groupby(["seed", "x"], as_index=False)["value"].mean(), ["x"]).sort_values("x")
             lo, hi = bands(stats["mean"], stats["std"])
             series.append(Series(f"mean of {len(used)} data sets", stats["x"].tolist(), stats["mean"].tolist(),
